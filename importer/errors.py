@@ -1,0 +1,54 @@
+"""The importer's own failures, in one hierarchy.
+
+Bad input is not here: an unreadable line or a refused message is a `model.Problem`, collected
+and reported while the rest imports. These exceptions are for what stops a run or a request::
+
+    ImporterError
+    ├── UsageError            the user asked for something impossible: one line, exit 2
+    │   └── CheckpointLocked  another live run holds the checkpoint
+    ├── CheckpointError       the checkpoint file cannot be read or written
+    └── CloseError            a request to Close did not succeed
+        ├── Rejected          Close refused it (4xx other than 429); not retried
+        ├── Unavailable       retries ran out (outage, repeated 5xx or 429): rerun later
+        └── AnswerLost        sent, but no answer came: Close may or may not have acted
+"""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    """Base of every error the importer raises on purpose."""
+
+
+class UsageError(ImporterError):
+    """A user mistake detected before anything was sent; the CLI prints it and exits 2."""
+
+
+class CheckpointLocked(UsageError):
+    """Another running import holds the checkpoint's lock."""
+
+
+class CheckpointError(ImporterError):
+    """The checkpoint cannot be read or written."""
+
+
+class CloseError(ImporterError):
+    """A request to Close did not succeed."""
+
+
+class Rejected(CloseError):
+    """Close answered 4xx: the request itself is wrong and resending it cannot help."""
+
+    def __init__(self, status: int, message: str, field_errors: dict[str, str] | None = None):
+        self.status = status
+        self.field_errors = dict(field_errors or {})
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.field_errors.items()))
+        super().__init__(f"HTTP {status}: {message}" + (f" ({detail})" if detail else ""))
+
+
+class Unavailable(CloseError):
+    """Close could not be reached or kept failing until the retry budget ran out."""
+
+
+class AnswerLost(CloseError):
+    """The request went out but its answer did not come back; it may have taken effect."""

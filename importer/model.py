@@ -1,0 +1,82 @@
+"""What readers produce and the pipeline consumes: plain frozen records, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+Direction = Literal["incoming", "outgoing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Bytes stored in a source: a file below a folder, or a member of a zip archive.
+
+    `container` is the folder or the `.zip`; `member` is a POSIX path relative to it that has
+    already been checked not to escape it. `size` is what the file system or the zip's central
+    directory declares; readers of the bytes must not trust it (zip bombs lie).
+    """
+
+    container: Path
+    member: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    blob: Blob
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One WhatsApp message as read from an archive, before lead/contact resolution.
+
+    Optional fields are what the archive did not say; the pipeline fills them from the mapping,
+    the command-line flags or Close. `source` and `line` say where the message was read, for
+    problems and for ordering ties (file order).
+    """
+
+    external_id: str
+    timestamp: datetime  # always timezone-aware
+    source: str
+    line: int
+    text: str = ""
+    direction: Direction | None = None
+    from_phone: str | None = None
+    to_phone: str | None = None
+    local_phone: str | None = None
+    remote_phone: str | None = None
+    reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    lead_id: str | None = None
+    contact_id: str | None = None
+    user_id: str | None = None
+    integration_link: str | None = None
+    sender_name: str | None = None
+    chat: str | None = None  # a reader's name for the conversation, when it knows one
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something in the input that could not be imported, and why; reported, never fatal."""
+
+    source: str
+    line: int | None
+    reason: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry deliberately not imported (system line, status update, ...), counted by kind."""
+
+    source: str
+    line: int | None
+    kind: str
+
+
+Item = Message | Problem | Skipped
