@@ -79,4 +79,13 @@ class Skipped:
     kind: str
 
 
-Item = Message | Problem | Skipped
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a reader decided about a whole file, e.g. a text export's day/month order and why."""
+
+    source: str
+    date_order: str | None = None
+    evidence: str = ""
+
+
+Item = Message | Problem | Skipped | SourceInfo
