@@ -1,0 +1,187 @@
+"""Read a WhatsApp "Export chat" text file (Android or iOS, any locale) into messages.
+
+Two passes over the text, each holding at most one message: the first gathers the header
+dates (to decide the file's day/month order, see `txt_dates`) and the senders (to tell a
+one-to-one chat from a group); the second yields the messages. The first item is always a
+`SourceInfo` with the order and why. Ids are derived from the content (see `txt_ids`).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
+from importer.sources.options import ReadOptions
+from importer.sources.txt_dates import DateStats, Decision, local_time
+from importer.sources.txt_headers import Header, clean_body, parse_header
+from importer.sources.txt_ids import IdMaker, body_key
+from importer.sources.txt_markers import is_system_text, media_of, skip_kind, without_edited_marker
+from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_of, sender_key
+
+OpenText = Callable[[], TextIO]
+MediaLookup = Callable[[str], Blob | None]
+
+
+def _lines(open_text: OpenText) -> Iterator[tuple[int, str]]:
+    with open_text() as stream:
+        for number, line in enumerate(stream, start=1):
+            yield number, line.rstrip("\r\n")
+
+
+def _kind(header: Header, text: str) -> str | None:
+    """Why the message a header starts is skipped, or None when it is imported."""
+    quoted_sender = header.sender is not None and any(q in header.sender for q in '"“„')
+    if quoted_sender and is_system_text(header.system_text):
+        return "system"
+    return skip_kind(text, header.sender is not None, header.marked)
+
+
+def _survey(open_text: OpenText, options: ReadOptions) -> tuple[DateStats, dict[str, str]]:
+    """Pass 1: the dates' evidence and the senders other than the account itself."""
+    dates = DateStats()
+    others: dict[str, str] = {}
+    for number, line in _lines(open_text):
+        header = parse_header(line)
+        if header is None:
+            continue
+        dates.add(header, number)
+        sender = header.sender
+        if sender is None or _kind(header, header.body) == "system" or is_me(sender, options):
+            continue
+        others.setdefault(sender_key(sender), sender)
+    return dates, others
+
+
+def read_txt_export(
+    open_text: OpenText, source: str, options: ReadOptions, media: MediaLookup
+) -> Iterator[Item]:
+    """Read one text export: `SourceInfo` first, then messages, problems and skipped lines."""
+    dates, others = _survey(open_text, options)
+    decision = dates.decide(options.date_order)
+    yield SourceInfo(source, decision.order, decision.evidence)
+    if decision.conflict is not None:
+        yield Problem(source, None, decision.conflict)
+    parties = decide_parties(others, options)
+    if parties.refusal is not None:
+        reason = parties.refusal
+        if not options.me and not options.local_phone:
+            reason += " (for a one-to-one chat, name the account's own sender with --me)"
+        yield Problem(source, None, reason)
+        return
+    reader = _Reader(source, options, media, decision, parties)
+    yield from reader.read(open_text)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """The one message being assembled: its header and continuation lines."""
+
+    line: int
+    header: Header
+    when: datetime
+    lines: list[str] = field(default_factory=list)
+
+
+class _Reader:
+    """Pass 2: assemble each message from its header and continuation lines, then judge it."""
+
+    def __init__(
+        self,
+        source: str,
+        options: ReadOptions,
+        media: MediaLookup,
+        decision: Decision,
+        parties: Parties,
+    ) -> None:
+        self._source = source
+        self._options = options
+        self._media = media
+        self._decision = decision
+        self._parties = parties
+        self._ids = IdMaker()
+
+    def read(self, open_text: OpenText) -> Iterator[Item]:
+        pending: _Pending | None = None
+        garbage: tuple[int, int] | None = None  # first line, count before the first header
+        for number, line in _lines(open_text):
+            header = parse_header(line)
+            when = None
+            if header is not None:
+                when = local_time(header, self._decision.day_first, self._options.timezone)
+            if header is not None and when is not None:
+                if pending is not None:
+                    yield from self._finish(pending)
+                elif garbage is not None:
+                    yield self._garbage_problem(garbage)
+                    garbage = None
+                pending = _Pending(number, header, when)
+            elif pending is not None:
+                pending.lines.append(clean_body(line))
+            elif line.strip():
+                garbage = (garbage[0], garbage[1] + 1) if garbage else (number, 1)
+        if pending is not None:
+            yield from self._finish(pending)
+        if garbage is not None:
+            yield self._garbage_problem(garbage)
+
+    def _garbage_problem(self, garbage: tuple[int, int]) -> Problem:
+        first, count = garbage
+        what = "a line" if count == 1 else f"{count} lines"
+        return Problem(self._source, first, f"{what} before the first message header not read")
+
+    def _finish(self, pending: _Pending) -> Iterator[Item]:
+        header, line = pending.header, pending.line
+        text = without_edited_marker("\n".join([header.body, *pending.lines]).rstrip())
+        kind = _kind(header, text)
+        if kind is not None or header.sender is None:
+            yield Skipped(self._source, line, kind or "system")
+            return
+        sender = header.sender
+        outgoing = is_me(sender, self._options)
+        found = media_of(text)
+        attachments: tuple[Attachment, ...] = ()
+        missing: str | None = None
+        if found is not None and found.name is not None:
+            blob = self._media(found.name)
+            if blob is None:
+                missing = found.name
+                text = "\n".join(filter(None, [f"<attached: {found.name}>", found.caption]))
+            else:
+                content_type = mimetypes.guess_type(found.name, strict=False)[0]
+                attachment = Attachment(
+                    found.name, content_type or "application/octet-stream", blob
+                )
+                attachments = (attachment,)
+                text = found.caption
+        parties = self._parties
+        chat_key = parties.chat_key
+        identity = "me" if outgoing else sender_key(sender)
+        body = body_key(found.caption if found else text, is_media=found is not None)
+        external_id = self._ids.make(chat_key, pending.when, identity, body)
+        remote, chat = parties.remote_phone, parties.chat
+        if parties.per_sender:
+            if outgoing:
+                reason = "outgoing message in a group chat has no single recipient"
+                yield Problem(self._source, line, reason, external_id)
+                return
+            remote, chat = phone_of(sender), sender
+        if missing is not None:
+            reason = f"attachment {missing} not in the archive"
+            yield Problem(self._source, line, reason, external_id)
+        yield Message(
+            external_id=external_id,
+            timestamp=pending.when,
+            source=self._source,
+            line=line,
+            text=text,
+            direction="outgoing" if outgoing else "incoming",
+            local_phone=self._options.local_phone,
+            remote_phone=remote,
+            attachments=attachments,
+            sender_name=sender,
+            chat=chat,
+        )

@@ -1,0 +1,72 @@
+"""Who a text export's messages are from and to: the account itself, the other party, a group."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from importer.sources.options import ReadOptions
+from importer.sources.txt_headers import clean
+
+# A sender written as a number: `+1 650-555-1234`, `+49 (151) 2345-6789` with U+2011 hyphens.
+_PHONE = re.compile(r"\+?[\d ()\-\u2011./]{6,}")
+
+
+def digits(phone: str) -> str:
+    """Only the digits of a phone number, without an international `00` prefix."""
+    only = "".join(ch for ch in phone if ch.isdigit() and ch.isascii())
+    return only[2:] if only.startswith("00") else only
+
+
+def phone_of(sender: str) -> str | None:
+    """The sender as `+digits` (or bare digits without a `+`), if it is written as a number."""
+    text = clean(sender).strip().lstrip("~").strip()
+    if not _PHONE.fullmatch(text) or len(digits(text)) < 6:
+        return None
+    return ("+" if text.startswith("+") else "") + digits(text)
+
+
+def sender_key(sender: str) -> str:
+    """What makes two spellings of a sender the same person: digits, or the folded name."""
+    phone = phone_of(sender)
+    if phone is not None:
+        return "tel:" + digits(phone)
+    return "".join(clean(sender).replace("~", "").split()).casefold()
+
+
+def is_me(sender: str, options: ReadOptions) -> bool:
+    """Whether `sender` is the account itself: named in `--me` or its `--local-phone`."""
+    key = sender_key(sender)
+    if any(sender_key(name) == key for name in options.me):
+        return True
+    phone = phone_of(sender)
+    local = digits(options.local_phone or "")
+    return bool(local) and phone is not None and digits(phone) == local
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """What the whole file says about the conversation, decided before reading messages."""
+
+    refusal: str | None  # why the chat cannot be imported at all (a group of names)
+    per_sender: bool  # a group of phone numbers: each message's remote party is its sender
+    chat_key: str  # the chat's part of every stable id
+    chat: str | None
+    remote_phone: str | None
+
+
+def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
+    """Decide from `others` (sender key to sender as written, the account excluded)."""
+    if len(others) > 1:
+        names = sorted(others.values(), key=str.casefold)
+        if all(phone_of(name) is not None for name in names):
+            return Parties(None, True, "group", None, None)
+        listed = ", ".join(names)
+        reason = f"group chat with {len(names)} senders: {listed}; map every sender to a phone"
+        return Parties(reason, False, "", None, None)
+    if others:
+        ((key, name),) = others.items()
+        remote = options.remote_phone or phone_of(name)
+        return Parties(None, False, key, name, remote)
+    remote = options.remote_phone
+    return Parties(None, False, "tel:" + digits(remote) if remote else "", remote, remote)
