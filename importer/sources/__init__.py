@@ -1,0 +1,75 @@
+"""Reading archives: every SOURCE becomes a stream of messages, problems, skips and decisions.
+
+A SOURCE is a `.jsonl` file, a WhatsApp `.txt` export, a `.zip` holding either with its media, or
+a folder of those. Items carry a `source` string: the path as the user gave it, and for a zip's
+member `archive.zip:member/path`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from importer.model import Blob, Item, Problem
+from importer.sources.container import Entry, check_source, walk
+from importer.sources.jsonl import read_jsonl
+from importer.sources.options import ReadOptions
+
+__all__ = ["read_sources"]
+
+_TXT_EXPORT = "importer.sources.txt_export"
+# What a damaged file or zip member raises while it is being read.
+_READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
+
+ReadTxtExport = Callable[
+    [Callable[[], TextIO], str, ReadOptions, Callable[[str], Blob | None]], Iterable[Item]
+]
+
+
+def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
+    """Stream the items of all sources in the order given; files within a folder sorted.
+
+    Raises `UsageError` at once, before anything is read, for a path that does not exist or is
+    of no supported kind. Everything wrong inside the sources is a `Problem` item instead.
+    """
+    for path in paths:
+        check_source(path)
+    return _read_all(list(paths), options)
+
+
+def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
+    # Cloud API ids seen in this call: a webhook delivered twice may sit in two files.
+    seen: set[str] = set()
+    for path in paths:
+        for found in walk(path):
+            if isinstance(found, Entry):
+                yield from _read_entry(found, options, seen)
+            else:
+                yield found
+
+
+def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
+    try:
+        if entry.kind == "jsonl":
+            with entry.open_binary() as stream:
+                yield from read_jsonl(stream, entry.source, entry.files, seen)
+        else:
+            yield from _read_text_export(entry, options)
+    except _READ_ERRORS as exc:
+        yield Problem(entry.source, None, f"stopped reading: the file is damaged ({exc})")
+
+
+def _read_text_export(entry: Entry, options: ReadOptions) -> Iterator[Item]:
+    try:
+        module = importlib.import_module(_TXT_EXPORT)
+    except ModuleNotFoundError as exc:
+        if exc.name != _TXT_EXPORT:
+            raise
+        yield Problem(entry.source, None, "text exports are not supported yet")
+        return
+    read: ReadTxtExport = module.read_txt_export
+    yield from read(entry.open_text, entry.source, options, entry.named)

@@ -1,0 +1,220 @@
+"""The canonical JSONL format (interface.md): one message per line, read one line at a time.
+
+A line that cannot be read is a `Problem` with its line number; the lines after it still import.
+A line holding a WhatsApp Cloud API webhook envelope is handed to `cloud_api`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import orjson
+
+from importer.model import Attachment, Direction, Message, Problem, Skipped
+from importer.sources.blobs import CHUNK_BYTES, oversize_reason
+from importer.sources.cloud_api import ENVELOPE_OBJECT, read_envelope
+from importer.sources.container import Files
+
+# No message comes near this; a longer "line" is a broken or hostile file, not a message.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+_UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_OPTIONAL_TEXT = (
+    "from",
+    "to",
+    "local_phone",
+    "remote_phone",
+    "reply_to",
+    "lead_id",
+    "contact_id",
+    "user_id",
+    "integration_link",
+)
+
+
+class _Invalid(ValueError):
+    """A field's value that makes the whole line unreadable."""
+
+
+def read_jsonl(
+    stream: IO[bytes], source: str, files: Files, seen: set[str]
+) -> Iterator[Message | Problem | Skipped]:
+    """Read a JSONL stream; `seen` holds Cloud API message ids already read (at-least-once)."""
+    for number, line in _lines(stream):
+        if line is None:
+            yield Problem(source, number, f"line longer than {MAX_LINE_BYTES} bytes; not read")
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield Problem(source, number, f"not valid JSON ({exc})")
+            continue
+        if not isinstance(record, dict):
+            yield Problem(source, number, f"expected a JSON object, not {_json_type(record)}")
+        elif record.get("object") == ENVELOPE_OBJECT:
+            yield from read_envelope(record, source, number, files, seen)
+        else:
+            yield _read_message(record, source, number, files)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """ISO 8601 with an offset, or Unix seconds (number or numeric string), as UTC."""
+    if isinstance(value, str) and _UNIX_SECONDS.fullmatch(value.strip()):
+        text = value.strip()
+        value = float(text) if "." in text else int(text)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise _Invalid(f"timestamp {value!r} is out of range") from exc
+    if not isinstance(value, str):
+        raise _Invalid(f"timestamp must be a string or a number, not {_json_type(value)}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise _Invalid(f"timestamp {value!r} is neither ISO 8601 nor Unix seconds") from exc
+    if parsed.tzinfo is None:
+        raise _Invalid(f"timestamp has no UTC offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines from 1; None for a line too long to hold, which is skipped unread."""
+    number = 0
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(CHUNK_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        else:
+            yield number, line
+
+
+def _read_message(
+    record: dict[str, Any], source: str, line: int, files: Files
+) -> Message | Problem:
+    external_id: str | None = None
+    try:
+        external_id = _id(record)
+        timestamp = parse_timestamp(_required(record, "timestamp"))
+        direction = _direction(record.get("direction"))
+        text = _string(record, "text") or ""
+        fields = {key: _string(record, key, numbers=True) for key in _OPTIONAL_TEXT}
+        attachments, missing = _attachments(record.get("attachments"), files)
+    except _Invalid as exc:
+        return Problem(source, line, str(exc), external_id)
+    reason = "; ".join(missing) if missing else oversize_reason(attachments)
+    if reason:
+        return Problem(source, line, reason, external_id)
+    return Message(
+        external_id=external_id,
+        timestamp=timestamp,
+        source=source,
+        line=line,
+        text=text,
+        direction=direction,
+        from_phone=fields["from"],
+        to_phone=fields["to"],
+        local_phone=fields["local_phone"],
+        remote_phone=fields["remote_phone"],
+        reply_to=fields["reply_to"],
+        attachments=attachments,
+        lead_id=fields["lead_id"],
+        contact_id=fields["contact_id"],
+        user_id=fields["user_id"],
+        integration_link=fields["integration_link"],
+    )
+
+
+def _required(record: dict[str, Any], key: str) -> object:
+    if record.get(key) is None:
+        raise _Invalid(f"missing required field {key!r}")
+    return record[key]
+
+
+def _id(record: dict[str, Any]) -> str:
+    value = _required(record, "id")
+    # JSON numbers are floats to some writers: `1e3` still means message 1000.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise _Invalid(f"'id' must be a string, not {_json_type(value)}")
+    if not value.strip():
+        raise _Invalid("'id' is empty")
+    return value
+
+
+def _string(record: dict[str, Any], key: str, *, numbers: bool = False) -> str | None:
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    # Phones and ids written as JSON numbers are common and unambiguous.
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise _Invalid(f"{key!r} must be a string, not {_json_type(value)}")
+
+
+def _direction(value: object) -> Direction | None:
+    if value is None:
+        return None
+    if value == "incoming":
+        return "incoming"
+    if value == "outgoing":
+        return "outgoing"
+    raise _Invalid(f"'direction' must be 'incoming' or 'outgoing', not {value!r}")
+
+
+def _attachments(value: object, files: Files) -> tuple[tuple[Attachment, ...], list[str]]:
+    """The attachments found, and why the others cannot be attached."""
+    if value is None:
+        return (), []
+    if not isinstance(value, list):
+        raise _Invalid(f"'attachments' must be a list, not {_json_type(value)}")
+    found: list[Attachment] = []
+    missing: list[str] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+            raise _Invalid(f"attachments[{index}] must be an object with a 'path' string")
+        path: str = item["path"]
+        filename = _string(item, "filename") or posixpath.basename(path.replace("\\", "/"))
+        content_type = _string(item, "content_type") or guess_content_type(filename)
+        blob = files.attachment(path)
+        if isinstance(blob, str):
+            missing.append(blob)
+        else:
+            found.append(Attachment(filename, content_type, blob))
+    return tuple(found), missing
+
+
+def guess_content_type(filename: str) -> str:
+    """The MIME type a file name suggests; octet-stream when it suggests none."""
+    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+
+
+def _json_type(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case dict():
+            return "an object"
+    return type(value).__name__
