@@ -1,0 +1,116 @@
+"""The checks every `/api/v1/` request passes before its handler, in the order Close applies them.
+
+Latency, then auth (401), then routing (404/405), then the rate limit (429), then injected 5xx;
+after the handler, a state-changing request may be cut off without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+
+from importer.emulator import faults
+from importer.emulator.appkeys import LIMITER, STATE
+from importer.emulator.config import EmulatorConfig
+from importer.emulator.replies import Refusal, error
+
+API_PREFIX = "/api/v1/"
+# Endpoint groups share a rate limit, as Close's limits apply per group of paths.
+GROUPS = {
+    "whatsapp_messages": "activity",
+    "whatsapp_message": "activity",
+    "files_upload": "files",
+    "data_search": "search",
+    "leads": "lead",
+    "lead": "lead",
+    "contact": "lead",
+}
+_CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def api_key(request: web.Request, config: EmulatorConfig) -> str | None:
+    """The key of `Basic base64(KEY:)` or `Bearer KEY`, if the emulator accepts it."""
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
+    scheme, _, credentials = header.partition(" ")
+    key: str | None = None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, colon, password = decoded.partition(":")
+        key = user if colon and not password else None
+    elif scheme.lower() == "bearer":
+        key = credentials.strip()
+    if not key or (config.api_key is not None and key != config.api_key):
+        return None
+    return key
+
+
+def current_user(request: web.Request) -> str:
+    """The Close user of the request's key; the gate has already checked that key."""
+    state = request.app[STATE]
+    key = api_key(request, state.config)
+    assert key is not None, "handlers run only behind the gate"
+    return state.user_for_key(key)
+
+
+def route_name(request: web.Request) -> str | None:
+    resource = request.match_info.route.resource
+    return resource.name if resource is not None else None
+
+
+def is_read(request: web.Request) -> bool:
+    """A GET, or a POST that Close treats as one (`x-http-method-override: GET`)."""
+    override = request.headers.get("x-http-method-override", "").upper()
+    return request.method not in _CHANGES or override == "GET"
+
+
+@web.middleware
+async def api_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith(API_PREFIX):
+        return await handler(request)
+    state = request.app[STATE]
+    config = state.config
+    route = route_name(request)
+    if route is not None:
+        state.count_request(request.method, route)
+    if config.latency_ms:
+        await asyncio.sleep(config.latency_ms / 1000)
+    key = api_key(request, config)
+    if key is None:
+        return error(
+            401, "Invalid or missing API key.", {"WWW-Authenticate": 'Basic realm="Close"'}
+        )
+    failure = request.match_info.http_exception
+    if failure is not None or route is None:
+        code = failure.status if failure is not None else 404
+        allow = failure.headers.get("Allow") if failure is not None else None
+        message = "Not found." if code == 404 else "Method not allowed."
+        return error(code, message, {"Allow": allow} if allow else None)
+    headers: dict[str, str] = {}
+    limit = config.limit_for(GROUPS[route])
+    if limit is not None:
+        allowed, remaining, reset = request.app[LIMITER].take(key, GROUPS[route], limit)
+        if not allowed:
+            state.counters["rate_limited"] += 1
+            return faults.too_many_requests(limit, reset)
+        headers = faults.rate_limit_headers(limit, remaining, reset)
+    fail = faults.should_fail(state)
+    if fail is not None:
+        state.counters["faults"] += 1
+        return error(fail, "The server is temporarily unavailable.", headers)
+    try:
+        response = await handler(request)
+    except Refusal as refusal:
+        response = refusal.response
+    response.headers.update(headers)
+    if response.status < 300 and not is_read(request) and faults.should_drop(state):
+        faults.cut(request, state)
+    return response
