@@ -1,15 +1,324 @@
-"""Command line: argument parsing and wiring only."""
+"""Command line: argument parsing and wiring only; the work happens in `runner` and friends."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
 import sys
+import tomllib
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from importer import __version__
+from importer.contacts import Defaults
+from importer.errors import CheckpointError, UsageError
+from importer.phones import to_e164
+from importer.pipeline import SendOptions
+from importer.plan import Window
+from importer.runner import DEFAULT_CHECKPOINT, RunConfig
+from importer.sources.options import ReadOptions
+
+DEFAULT_BASE_URL = "https://api.close.com/api/v1"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_DESCRIPTION = """\
+Import WhatsApp conversations into Close, each message exactly once.
+
+A SOURCE is a canonical .jsonl file, a WhatsApp .txt export, a .zip holding either with its
+media, or a folder of those. Reruns with the same --checkpoint never create a message twice.
+"""
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["emulator"]:
         from importer.emulator.cli import main as emulator_main
 
-        return emulator_main(args[1:])
-    print("usage: wa-close-import {run,inspect,status,emulator} ...", file=sys.stderr)
-    return 2
+        status: int = emulator_main(args[1:])
+        return status
+    parser = _parser()
+    try:
+        namespace = _parse(parser, args)
+        logging.basicConfig(
+            level=logging.DEBUG if getattr(namespace, "verbose", False) else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        command: int = namespace.handler(namespace)
+    except UsageError as exc:
+        print(f"wa-close-import: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CheckpointError as exc:
+        print(f"wa-close-import: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return command
+
+
+def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+    namespace = parser.parse_args(args)
+    if getattr(namespace, "config", None):
+        # Flags win over the file: reparse with the file's values as defaults.
+        defaults = _read_config(namespace.config, namespace.subparser)
+        namespace.subparser.set_defaults(**defaults)
+        namespace = parser.parse_args(args)
+    return namespace
+
+
+def _read_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config {path}: {exc}") from exc
+    known = {action.dest for action in parser._actions}
+    values = {key.replace("-", "_"): value for key, value in data.items()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UsageError(f"config {path}: unknown key(s): {', '.join(unknown)}")
+    return values
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wa-close-import",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="import archives into Close")
+    _add_reading(run)
+    _add_target(run)
+    run.set_defaults(handler=_cmd_run, subparser=run)
+
+    inspect = commands.add_parser(
+        "inspect", help="read and validate archives, show what would be imported; no network"
+    )
+    _add_reading(inspect)
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.set_defaults(handler=_cmd_inspect, subparser=inspect)
+
+    status = commands.add_parser("status", help="summarise a checkpoint")
+    status.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="PATH")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=_cmd_status, subparser=status)
+
+    commands.add_parser(
+        "emulator", help="start the local Close-compatible API (see `emulator --help`)"
+    )
+    return parser
+
+
+def _add_reading(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    p.add_argument("--config", type=Path, metavar="PATH", help="TOML file of these options")
+    p.add_argument("--local-phone", metavar="PHONE", help="the account's own WhatsApp number")
+    p.add_argument("--remote-phone", metavar="PHONE", help="the other party, one-to-one exports")
+    p.add_argument(
+        "--me",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="text exports: a sender name that is the account itself (repeatable)",
+    )
+    p.add_argument(
+        "--timezone", metavar="TZ", help="IANA zone of text-export times (default: this machine's)"
+    )
+    p.add_argument("--date-order", choices=("dmy", "mdy", "ymd"), help="override detection")
+    p.add_argument(
+        "--default-region", metavar="CC", help="region for phones without country code (US, DE)"
+    )
+    p.add_argument("--since", metavar="T", help="only messages at or after T (ISO 8601)")
+    p.add_argument("--until", metavar="T", help="only messages before T (a date: through it)")
+    p.add_argument("--mapping", type=Path, metavar="CSV", help="phone,lead_id,contact_id rows")
+    p.add_argument("--verbose", action="store_true", help="request-level logs on stderr")
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url",
+        default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
+        metavar="URL",
+        help="API root (env CLOSE_BASE_URL; default %(default)s)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("CLOSE_API_KEY"),
+        metavar="KEY",
+        help="Close API key (env CLOSE_API_KEY); required unless --dry-run",
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_CHECKPOINT,
+        metavar="PATH",
+        help="journal that makes reruns safe (default %(default)s)",
+    )
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight")
+    p.add_argument("--lead-id", metavar="ID", help="lead for every message without a mapping")
+    p.add_argument("--contact-id", metavar="ID", help="contact for every message without one")
+    p.add_argument("--user-id", metavar="ID", help="Close user the activities belong to")
+    p.add_argument(
+        "--send-to-inbox", action="store_true", help="incoming messages also notify the Inbox"
+    )
+    p.add_argument(
+        "--pick",
+        choices=("first",),
+        help="a phone matching several contacts: take the first instead of holding it back",
+    )
+    p.add_argument("--dry-run", action="store_true", help="everything but the network")
+    p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _cmd_run(ns: argparse.Namespace) -> int:
+    from importer.runner import run_import
+
+    config = _run_config(ns)
+    report = asyncio.run(run_import(config))
+    report.print()
+    if ns.report:
+        report.write(ns.report)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    if report.key_refused:
+        return EXIT_USAGE
+    if report.failed or report.rejected or report.not_attempted:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_inspect(ns: argparse.Namespace) -> int:
+    from importer.inspection import inspect_sources
+
+    return inspect_sources(_read_options(ns), ns.sources, _window(ns), as_json=ns.json)
+
+
+def _cmd_status(ns: argparse.Namespace) -> int:
+    from importer.inspection import show_status
+
+    return show_status(ns.checkpoint, as_json=ns.json)
+
+
+def _run_config(ns: argparse.Namespace) -> RunConfig:
+    if not ns.dry_run and not ns.api_key:
+        raise UsageError("an API key is needed: pass --api-key or set CLOSE_API_KEY")
+    if ns.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if (ns.lead_id is None) != (ns.contact_id is None):
+        raise UsageError("--lead-id and --contact-id go together")
+    _check_base_url(ns.base_url)
+    return RunConfig(
+        sources=tuple(ns.sources),
+        read=_read_options(ns),
+        base_url=ns.base_url,
+        api_key=ns.api_key,
+        checkpoint=ns.checkpoint,
+        window=_window(ns),
+        mapping=ns.mapping,
+        defaults=Defaults(ns.lead_id, ns.contact_id),
+        send=SendOptions(
+            concurrency=ns.concurrency, send_to_inbox=ns.send_to_inbox, user_id=ns.user_id
+        ),
+        pick_first=ns.pick == "first",
+        dry_run=ns.dry_run,
+        show_progress=not ns.no_progress,
+    )
+
+
+def _check_base_url(url: str) -> None:
+    """The key travels in every request: never in clear text beyond this machine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--base-url must be an http(s) URL, not {url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise UsageError(
+            f"--base-url {url} is plain http to another host: the API key would travel in "
+            "clear text; use https"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_options(ns: argparse.Namespace) -> ReadOptions:
+    region = ns.default_region.upper() if ns.default_region else None
+    phones = {}
+    for flag in ("local_phone", "remote_phone"):
+        raw = getattr(ns, flag)
+        if raw is not None:
+            phone = to_e164(raw, region)
+            if phone is None:
+                raise UsageError(f"--{flag.replace('_', '-')}: not a phone number: {raw!r}")
+            phones[flag] = phone
+    return ReadOptions(
+        me=tuple(ns.me),
+        local_phone=phones.get("local_phone"),
+        remote_phone=phones.get("remote_phone"),
+        timezone=_zone(ns.timezone),
+        date_order=ns.date_order,
+        default_region=region,
+    )
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    if name is None:
+        return _machine_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"--timezone: unknown zone {name!r} (e.g. Europe/Berlin)") from None
+
+
+def _machine_zone() -> ZoneInfo:
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError, IndexError):
+        candidates.append(Path("/etc/localtime").resolve().as_posix().split("zoneinfo/", 1)[1])
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def _window(ns: argparse.Namespace) -> Window:
+    zone = _zone(ns.timezone)
+    return Window(
+        since=_moment(ns.since, zone, "--since", end_of_day=False),
+        until=_moment(ns.until, zone, "--until", end_of_day=True),
+    )
+
+
+def _moment(raw: str | None, zone: ZoneInfo, flag: str, *, end_of_day: bool) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            if end_of_day:
+                day += timedelta(days=1)
+            return datetime.combine(day, time(), zone)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"{flag}: not an ISO 8601 date or time: {raw!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)

@@ -9,6 +9,7 @@ and reported while the rest imports. These exceptions are for what stops a run o
     ├── CheckpointError       the checkpoint file cannot be read or written
     └── CloseError            a request to Close did not succeed
         ├── Rejected          Close refused it (4xx other than 429); not retried
+        ├── AuthRefused       Close refused the API key (401/403): nothing can succeed
         ├── Unavailable       retries ran out (outage, repeated 5xx or 429): rerun later
         └── AnswerLost        sent, but no answer came: Close may or may not have acted
 """
@@ -44,6 +45,10 @@ class Rejected(CloseError):
         self.field_errors = dict(field_errors or {})
         detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.field_errors.items()))
         super().__init__(f"HTTP {status}: {message}" + (f" ({detail})" if detail else ""))
+
+
+class AuthRefused(CloseError):
+    """Close refused the API key; every further request would be refused too."""
 
 
 class Unavailable(CloseError):

@@ -1,0 +1,197 @@
+"""The checkpoint: an append-only journal of what this importer has done in Close.
+
+Every line is one JSON record; the file is only ever appended to, so a crash can at worst leave
+a torn last line, which loading drops. Records, by `op`:
+
+- `intent` {id, chat}: a create for WhatsApp id `id` is about to be sent. Written (to the OS)
+  before the request leaves, so a crash between the two is seen on the next start.
+- `done` {id, close}: Close holds WhatsApp id `id` as activity `close`.
+- `fail` {id, reason}: Close refused it (or it could not be sent); a rerun tries again.
+- `file` {sha, url, at}: bytes with this SHA-256 were uploaded; `url` is their download URL,
+  usable in activities until `at` + 24 h.
+- `contact` {phone, lead, contact}: the lead and contact this phone resolved to.
+
+An intent with neither `done` nor `fail` after it is *pending*: its create may or may not have
+reached Close, so it is looked up there before anything is re-sent.
+
+One writer at a time: the run holds an exclusive `flock` on `<checkpoint>.lock` for its whole
+life; the lock vanishes with the process, so a killed run never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import orjson
+from aiofiles.threadpool.binary import AsyncFileIO
+
+from importer.errors import CheckpointError, CheckpointLocked
+
+FORMAT = "wa-close-checkpoint/1"
+
+
+@dataclass(slots=True)
+class CheckpointState:
+    """What the journal says, folded: the last word on each WhatsApp id wins."""
+
+    done: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> Close activity id
+    pending: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> chat
+    failed: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> reason
+    chats: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> chat
+    files: dict[str, tuple[str, float]] = field(default_factory=dict)  # sha -> (url, uploaded at)
+    contacts: dict[str, tuple[str, str]] = field(default_factory=dict)  # phone -> (lead, contact)
+
+    def apply(self, record: dict[str, Any]) -> None:
+        op = record.get("op")
+        if op == "intent":
+            wa_id = record["id"]
+            self.chats[wa_id] = record.get("chat", "")
+            if wa_id not in self.done:
+                self.pending[wa_id] = self.chats[wa_id]
+                self.failed.pop(wa_id, None)
+        elif op == "done":
+            wa_id = record["id"]
+            self.done[wa_id] = record["close"]
+            self.pending.pop(wa_id, None)
+            self.failed.pop(wa_id, None)
+        elif op == "fail":
+            wa_id = record["id"]
+            if wa_id not in self.done:
+                self.failed[wa_id] = record.get("reason", "")
+                self.pending.pop(wa_id, None)
+                self.chats.setdefault(wa_id, record.get("chat", ""))
+        elif op == "file":
+            self.files[record["sha"]] = (record["url"], float(record["at"]))
+        elif op == "contact":
+            self.contacts[record["phone"]] = (record["lead"], record["contact"])
+        # Unknown ops come from newer versions; ignoring them keeps old runs readable.
+
+
+def _records(data: bytes) -> Iterator[dict[str, Any]]:
+    """Complete records of a journal; the torn last line of a killed writer is dropped."""
+    lines = data.split(b"\n")
+    # Whatever follows the last newline was being written when the process died.
+    for raw in lines[:-1]:
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # a torn line that a later run wrote past; nothing in it is trustworthy
+        if isinstance(record, dict):
+            yield record
+
+
+def load_state(path: Path) -> CheckpointState:
+    """Read a checkpoint without taking its lock (for `status`)."""
+    state = CheckpointState()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return state
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from exc
+    for record in _records(data):
+        state.apply(record)
+    return state
+
+
+class Checkpoint:
+    """The journal of one run: holds the lock, loads the state, appends records in groups."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.state = CheckpointState()
+        self.is_new = True
+        self._lock_fd: int | None = None
+        self._file: AsyncFileIO | None = None
+        self._buffer: list[bytes] = []
+        self._written: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self._lock()
+        try:
+            data = self.path.read_bytes() if self.path.exists() else b""
+        except OSError as exc:
+            self._unlock()
+            raise CheckpointError(f"cannot read checkpoint {self.path}: {exc.strerror}") from exc
+        self.is_new = not data.strip()
+        for record in _records(data):
+            self.state.apply(record)
+        keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            # Cut the torn tail so the next record starts on a line of its own.
+            os.truncate(self.path, keep)
+        self._file = await aiofiles.open(self.path, "ab", buffering=0)
+        if not data:
+            await self.append({"op": "format", "format": FORMAT})
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+        if self._file is not None:
+            await self._file.close()
+            self._file = None
+        self._unlock()
+
+    async def append(self, *records: dict[str, Any]) -> None:
+        """Write records and return once the OS has them; concurrent callers share one write."""
+        for record in records:
+            self.state.apply(record)
+            self._buffer.append(orjson.dumps(record) + b"\n")
+        if self._written is None:
+            self._written = asyncio.get_running_loop().create_future()
+        written = self._written
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(written)
+
+    async def _flush(self) -> None:
+        assert self._file is not None
+        while self._buffer:
+            data = b"".join(self._buffer)
+            self._buffer.clear()
+            written, self._written = self._written, None
+            try:
+                await self._file.write(data)
+            except OSError as exc:
+                error = CheckpointError(f"cannot write checkpoint {self.path}: {exc.strerror}")
+                if written is not None:
+                    written.set_exception(error)
+                return
+            if written is not None:
+                written.set_result(None)
+
+    def _lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            message = f"cannot open checkpoint lock {lock_path}: {exc.strerror}"
+            raise CheckpointError(message) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise CheckpointLocked(
+                f"checkpoint {self.path} is in use by a running import (pid {holder}); "
+                "wait for it to finish or stop it"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

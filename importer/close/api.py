@@ -1,0 +1,149 @@
+"""The Close endpoints the importer uses, as typed calls over one `Transport`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, BinaryIO
+
+import aiohttp
+from aiohttp.payload import IOBasePayload
+
+from importer.close.transport import Transport
+from importer.errors import Rejected, Unavailable
+
+ACTIVITY_PATH = "activity/whatsapp_message/"
+PAGE_SIZE = 100  # Close's documented default; larger pages risk a 400
+
+
+class CloseAPI:
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    async def create_whatsapp_message(
+        self, payload: dict[str, Any], *, send_to_inbox: bool = False
+    ) -> dict[str, Any]:
+        params = {"send_to_inbox": "true"} if send_to_inbox else None
+        answer: dict[str, Any] = await self.transport.request(
+            "POST", ACTIVITY_PATH, group="activity", params=params, json=payload, repeatable=False
+        )
+        return answer
+
+    async def find_whatsapp_messages(self, external_id: str) -> list[dict[str, Any]]:
+        """Every activity Close holds for one WhatsApp id (more than one means duplicates)."""
+        return [
+            activity
+            async for activity in self.list_whatsapp_messages(
+                {"external_whatsapp_message_id": external_id}, fields="id"
+            )
+        ]
+
+    async def list_whatsapp_messages(
+        self, filters: dict[str, str], *, fields: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        skip = 0
+        while True:
+            params = {**filters, "_limit": str(PAGE_SIZE), "_skip": str(skip)}
+            if fields:
+                params["_fields"] = fields
+            page = await self.transport.request(
+                "GET", ACTIVITY_PATH, group="activity", params=params, repeatable=True
+            )
+            data = page.get("data", []) if isinstance(page, dict) else []
+            for activity in data:
+                yield activity
+            if not page.get("has_more") or not data:
+                return
+            skip += len(data)
+
+    async def search_contacts_by_phone(self, phone: str) -> list[dict[str, Any]]:
+        """Contacts with this E.164 phone, by Close's Advanced Filtering (close-api.md)."""
+        query = {
+            "query": {
+                "type": "and",
+                "queries": [
+                    {"type": "object_type", "object_type": "contact"},
+                    {
+                        "type": "has_related",
+                        "this_object_type": "contact",
+                        "related_object_type": "contact_phone",
+                        "related_query": {
+                            "type": "field_condition",
+                            "field": {
+                                "type": "regular_field",
+                                "object_type": "contact_phone",
+                                "field_name": "phone",
+                            },
+                            "condition": {"type": "text", "mode": "exact_value", "value": phone},
+                        },
+                    },
+                ],
+            },
+            "_fields": {"contact": ["id", "lead_id", "name", "phones"]},
+            "_limit": 10,
+        }
+        answer = await self.transport.request(
+            "POST", "data/search/", group="search", json=query, repeatable=True
+        )
+        data = answer.get("data", []) if isinstance(answer, dict) else []
+        return [c for c in data if isinstance(c, dict) and c.get("id") and c.get("lead_id")]
+
+    async def upload_file(
+        self, filename: str, content_type: str, size: int, open_bytes: Callable[[], BinaryIO]
+    ) -> str:
+        """Store a file through Close's Files flow and return its `download.url`.
+
+        The bytes go to the storage URL Close names, with no credentials: that host is not
+        Close's API, and S3 refuses requests that carry an Authorization header anyway.
+        """
+        for attempt in range(self.transport.retry.attempts):
+            answer = await self.transport.request(
+                "POST",
+                "files/upload/",
+                group="files",
+                json={"filename": filename, "content_type": content_type},
+                repeatable=True,  # an upload slot that is never used costs nothing
+            )
+            upload, download_url = answer["upload"], answer["download"]["url"]
+            with open_bytes() as stream:
+                status = await self._post_to_storage(upload, stream, filename, content_type, size)
+            if 200 <= status < 300:
+                return str(download_url)
+            # 403: the slot's 60-second window closed (slow disk, long queue): take a new one.
+            if 400 <= status < 500 and status != 403:
+                raise Rejected(status, f"storage refused the upload of {filename}")
+            await self.transport.pause_after_failure(attempt)
+        raise Unavailable(f"storage kept failing for {filename}")
+
+    async def _post_to_storage(
+        self,
+        upload: dict[str, Any],
+        stream: BinaryIO,
+        filename: str,
+        content_type: str,
+        size: int,
+    ) -> int:
+        with aiohttp.MultipartWriter("form-data") as form:
+            for name, value in upload["fields"].items():
+                form.append(str(value)).set_content_disposition("form-data", name=name)
+            # S3 ignores everything after the file part, so the file goes last.
+            part = form.append_payload(_SizedStream(stream, size, content_type=content_type))
+            part.set_content_disposition("form-data", name="file", filename=filename)
+        self.transport.counts["requests"] += 1
+        try:
+            async with self.transport.session.post(upload["url"], data=form) as response:
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError):
+            return 0
+
+
+class _SizedStream(IOBasePayload):
+    """A file-like payload of known length, so storage gets a Content-Length, not chunks."""
+
+    def __init__(self, value: BinaryIO, size: int, **kwargs: Any):
+        super().__init__(value, **kwargs)
+        self._known_size = size
+
+    @property
+    def size(self) -> int:
+        return self._known_size

@@ -1,0 +1,123 @@
+"""Close's rate limits: read from every answer, obeyed per endpoint group by every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+_PAIR = re.compile(r"(limit|remaining|reset)\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
+
+# A 429 that names no wait at all still needs one; Close's own client waits 2 s.
+DEFAULT_PAUSE_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    limit: float | None
+    remaining: float | None
+    reset: float | None  # seconds until the window resets
+
+
+def parse_limit(headers: Mapping[str, str]) -> Limit:
+    """Read `RateLimit` (either separator), `RateLimit-*` or the old `X-Rate-Limit-*` headers."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    values: dict[str, float] = {}
+    combined = lowered.get("ratelimit")
+    if combined:
+        values = {k.lower(): float(v) for k, v in _PAIR.findall(combined)}
+    for prefix in ("ratelimit-", "x-rate-limit-", "x-ratelimit-"):
+        for key in ("limit", "remaining", "reset"):
+            raw = lowered.get(prefix + key)
+            if key not in values and raw is not None:
+                number = _number(raw)
+                if number is not None:
+                    values[key] = number
+    return Limit(values.get("limit"), values.get("remaining"), values.get("reset"))
+
+
+def retry_after(headers: Mapping[str, str], body: Any) -> float | None:
+    """Seconds a 429 asks for: body `rate_reset`, else the `RateLimit` reset, else Retry-After."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("rate_reset"), int | float):
+            return float(error["rate_reset"])
+    reset = parse_limit(headers).reset
+    if reset is not None:
+        return reset
+    raw = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+    if raw is None:
+        return None
+    number = _number(raw)
+    if number is not None:
+        return number
+    try:
+        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(raw: str) -> float | None:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class GroupLimiter:
+    """Paces one endpoint group: a shared pause after a 429, even spacing when nearly spent.
+
+    Every request first takes a start slot. While the window has plenty left, slots are free;
+    when `remaining` runs low the rest of the window is spread evenly over what is left, so
+    the workers together stay under the limit instead of each finding it with a 429.
+    """
+
+    def __init__(self) -> None:
+        self._resume_at = 0.0
+        self._next_slot = 0.0
+        self._interval = 0.0
+
+    async def wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            start = max(now, self._resume_at, self._next_slot)
+            if start <= now:
+                self._next_slot = now + self._interval
+                return
+            await asyncio.sleep(start - now)
+
+    def observe(self, limit: Limit) -> None:
+        if limit.remaining is None or limit.reset is None:
+            return
+        if limit.remaining <= 0:
+            self._interval = 0.0
+            self._resume_at = max(self._resume_at, time.monotonic() + limit.reset)
+        elif limit.limit and limit.remaining < limit.limit / 4:
+            self._interval = limit.reset / limit.remaining
+        else:
+            self._interval = 0.0
+
+    def pause(self, seconds: float | None) -> None:
+        """Stop the whole group after a 429; jitter keeps the workers from returning at once."""
+        wait = DEFAULT_PAUSE_S if seconds is None else seconds
+        self._resume_at = max(self._resume_at, time.monotonic() + wait + random.uniform(0, 0.25))
+
+
+class RateLimits:
+    """One limiter per endpoint group, made on first use."""
+
+    def __init__(self) -> None:
+        self._groups: dict[str, GroupLimiter] = {}
+
+    def group(self, name: str) -> GroupLimiter:
+        limiter = self._groups.get(name)
+        if limiter is None:
+            limiter = self._groups[name] = GroupLimiter()
+        return limiter

@@ -1,0 +1,205 @@
+"""One HTTP session for the run: authentication, timeouts, retries, rate limits.
+
+What is retried where:
+- Connection refused (nothing was sent), 429 (after the group's pause): always.
+- Timeouts, cut connections, 500/502/503/504: a request that is safe to repeat (reads, and
+  uploads, whose orphans are harmless) is retried; one that is not (a create) raises
+  `AnswerLost`, and the caller looks up whether Close acted before trying again.
+- Other 4xx: `Rejected`, never retried.
+Retries back off exponentially with full jitter, capped; when they run out, `Unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from importer.close.ratelimit import RateLimits, parse_limit, retry_after
+from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
+
+log = logging.getLogger("importer.http")
+
+_TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 6  # per request, for transient failures
+    base_s: float = 0.5
+    cap_s: float = 20.0
+    rate_limited_attempts: int = 30  # 429s are expected under load; they get a budget of their own
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: anywhere between 0 and the capped exponential bound."""
+        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
+class Transport:
+    """Sends requests to the Close API; the key goes to the API host and nowhere else."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        concurrency: int = 8,
+        timeout_s: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._auth = aiohttp.BasicAuth(api_key, "").encode()
+        self._concurrency = concurrency
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 15.0))
+        self.retry = retry or RetryPolicy()
+        self.limits = RateLimits()
+        self.counts: Counter[str] = Counter()  # "requests", "retries", "rate_limited"
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Transport:
+        connector = aiohttp.TCPConnector(limit=self._concurrency * 2, limit_per_host=0)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, json_serialize=_dumps
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session; requests made on it directly carry no credentials."""
+        assert self._session is not None, "use `async with Transport(...)`"
+        return self._session
+
+    def url(self, path: str, params: Mapping[str, str] | None = None) -> URL:
+        # Every value is percent-encoded ourselves: a `+` in a phone or `wamid.` id must
+        # reach Close as %2B, never as a space.
+        query = f"?{urlencode(params, safe='', quote_via=quote)}" if params else ""
+        return URL(f"{self.base_url}/{path.lstrip('/')}{query}", encoded=True)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        group: str,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        repeatable: bool,
+    ) -> Any:
+        """Send one API request and return its decoded JSON body.
+
+        `repeatable` says whether sending it twice is harmless; when it is not, an answer
+        that may have been lost raises `AnswerLost` instead of resending.
+        """
+        url = self.url(path, params)
+        limiter = self.limits.group(group)
+        failures = rate_limited = 0
+        while True:
+            await limiter.wait()
+            self.counts["requests"] += 1
+            try:
+                status, headers, body = await self._send(method, url, json)
+            except aiohttp.ClientConnectorError as exc:
+                # Refused before anything was sent: always safe to try again.
+                failures = await self._retry_or_raise(failures, f"cannot connect: {exc.os_error}")
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                reason = _describe(exc)
+                if not repeatable:
+                    raise AnswerLost(f"{method} {path}: {reason}") from None
+                failures = await self._retry_or_raise(failures, reason)
+                continue
+            limiter.observe(parse_limit(headers))
+            log.debug("%s %s -> %s", method, url.path, status)
+            if status < 300:
+                return body
+            if status == 429:
+                rate_limited += 1
+                self.counts["rate_limited"] += 1
+                if rate_limited > self.retry.rate_limited_attempts:
+                    message = f"{method} {path}: still rate limited after {rate_limited} tries"
+                    raise Unavailable(message)
+                limiter.pause(retry_after(headers, body))
+                continue
+            if status in _TRANSIENT_STATUS:
+                if not repeatable:
+                    raise AnswerLost(f"{method} {path}: HTTP {status}")
+                failures = await self._retry_or_raise(failures, f"HTTP {status}")
+                continue
+            if status in (401, 403):
+                raise AuthRefused(f"Close refused the API key (HTTP {status})")
+            raise _rejected(status, body)
+
+    async def pause_after_failure(self, attempt: int) -> None:
+        """Wait before resending a request whose answer was lost; gives up like any retry."""
+        if attempt >= self.retry.attempts:
+            raise Unavailable("Close kept failing; rerun later to finish")
+        self.counts["retries"] += 1
+        await asyncio.sleep(self.retry.backoff(attempt))
+
+    async def _retry_or_raise(self, failures: int, reason: str) -> int:
+        if failures + 1 >= self.retry.attempts:
+            raise Unavailable(f"{reason} ({failures + 1} tries); rerun later to finish")
+        log.debug("transient failure, retrying: %s", reason)
+        self.counts["retries"] += 1
+        await asyncio.sleep(self.retry.backoff(failures))
+        return failures + 1
+
+    async def _send(self, method: str, url: URL, json: Any) -> tuple[int, Mapping[str, str], Any]:
+        headers = {"Authorization": self._auth, "Accept": "application/json"}
+        data = None
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(json)
+        # Redirects are not followed: the key must not travel to wherever one points.
+        async with self.session.request(
+            method, url, data=data, headers=headers, allow_redirects=False
+        ) as response:
+            raw = await response.read()
+            body: Any = None
+            if raw:
+                try:
+                    body = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    body = raw[:200].decode(errors="replace")
+            return response.status, response.headers, body
+
+
+def _rejected(status: int, body: Any) -> Rejected:
+    message = "request refused"
+    field_errors: dict[str, str] = {}
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            message = "; ".join(str(e) for e in errors)
+        elif isinstance(body.get("error"), str):
+            message = body["error"]
+        raw_fields = body.get("field-errors")
+        if isinstance(raw_fields, dict):
+            field_errors = {str(k): str(v) for k, v in raw_fields.items()}
+    elif isinstance(body, str) and body:
+        message = body
+    return Rejected(status, message, field_errors)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out waiting for Close"
+    return f"connection lost ({type(exc).__name__})"
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,161 @@
+"""`inspect` and `status`: what the archives hold and what a checkpoint says, without network."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from importer.checkpoint import load_state
+from importer.errors import UsageError
+from importer.plan import Plan, Window, make_plan
+from importer.sources import read_sources
+from importer.sources.options import ReadOptions
+
+
+@dataclass(slots=True)
+class ChatSummary:
+    source: str
+    chat: str
+    remote_phone: str
+    messages: int = 0
+    incoming: int = 0
+    outgoing: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    replies: int = 0
+    replies_unresolved: int = 0
+    attachments: int = 0
+    attachment_bytes: int = 0
+    ids: set[str] = field(default_factory=set)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "chat": self.chat,
+            "remote_phone": self.remote_phone,
+            "messages": self.messages,
+            "incoming": self.incoming,
+            "outgoing": self.outgoing,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+            "replies": self.replies,
+            "replies_unresolved": self.replies_unresolved,
+            "attachments": self.attachments,
+            "attachment_bytes": self.attachment_bytes,
+        }
+
+
+def summarise(plan: Plan) -> list[ChatSummary]:
+    chats: dict[tuple[str, str], ChatSummary] = {}
+    all_ids = {p.external_id for p in plan.messages}
+    for p in plan.messages:
+        m = p.message
+        source = m.source.split(":", 1)[0] if ".zip:" in m.source else m.source
+        key = (source, p.remote_phone)
+        chat = chats.get(key)
+        if chat is None:
+            chat = chats[key] = ChatSummary(source, m.chat or p.remote_phone, p.remote_phone)
+        chat.messages += 1
+        chat.incoming += p.direction == "incoming"
+        chat.outgoing += p.direction == "outgoing"
+        chat.first = m.timestamp if chat.first is None else min(chat.first, m.timestamp)
+        chat.last = m.timestamp if chat.last is None else max(chat.last, m.timestamp)
+        if m.reply_to:
+            chat.replies += 1
+            chat.replies_unresolved += m.reply_to not in all_ids
+        chat.attachments += len(m.attachments)
+        chat.attachment_bytes += sum(a.blob.size for a in m.attachments)
+    return list(chats.values())
+
+
+def inspect_sources(
+    options: ReadOptions, sources: list[Path], window: Window, *, as_json: bool
+) -> int:
+    plan = make_plan(read_sources(sources, options), options, window)
+    chats = summarise(plan)
+    problems = [
+        {"source": p.source, "line": p.line, "external_id": p.external_id, "reason": p.reason}
+        for p in plan.problems
+    ]
+    if as_json:
+        document = {
+            "chats": [c.as_json() for c in chats],
+            "skipped": dict(sorted(plan.skipped.items())),
+            "problems": problems,
+            "date_order": {s.source: s.date_order for s in plan.sources if s.date_order},
+            "date_order_evidence": {s.source: s.evidence for s in plan.sources if s.date_order},
+        }
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for info in plan.sources:
+            if info.date_order:
+                print(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
+        for c in chats:
+            span = f"{c.first:%Y-%m-%d} .. {c.last:%Y-%m-%d}" if c.first and c.last else ""
+            print(
+                f"{c.source}: chat {c.chat} ({c.remote_phone}): {c.messages} messages "
+                f"({c.incoming} in, {c.outgoing} out), {c.replies} replies "
+                f"({c.replies_unresolved} to messages not in the sources), "
+                f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"
+            )
+        if plan.skipped:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(plan.skipped.items()))
+            print(f"not imported by design: {kinds}")
+        for p in plan.problems:
+            where = f"{p.source}:{p.line}" if p.line else p.source
+            print(f"problem: {where}: {p.reason}")
+        total = sum(c.messages for c in chats)
+        print(f"{total} messages in {len(chats)} chats, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def show_status(path: Path, *, as_json: bool) -> int:
+    if not path.is_file():
+        raise UsageError(f"no checkpoint at {path}")
+    state = load_state(path)
+    by_chat: dict[str, Counter[str]] = {}
+    for wa_id in state.done:
+        by_chat.setdefault(state.chats.get(wa_id, ""), Counter())["imported"] += 1
+    for chat in state.pending.values():
+        by_chat.setdefault(chat, Counter())["pending"] += 1
+    for wa_id in state.failed:
+        by_chat.setdefault(state.chats.get(wa_id, ""), Counter())["failed"] += 1
+    chats = [
+        {
+            "chat": chat,
+            "imported": counts["imported"],
+            "pending": counts["pending"],
+            "failed": counts["failed"],
+        }
+        for chat, counts in sorted(by_chat.items())
+    ]
+    if as_json:
+        document = {
+            "imported": len(state.done),
+            "pending": len(state.pending),
+            "failed": len(state.failed),
+            "chats": chats,
+            "failed_messages": [
+                {"external_id": k, "reason": v} for k, v in sorted(state.failed.items())
+            ],
+        }
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    print(
+        f"{path}: imported {len(state.done)}, pending {len(state.pending)}, "
+        f"failed {len(state.failed)}"
+    )
+    for row in chats:
+        print(
+            f"  {row['chat'] or '(unknown chat)'}: imported {row['imported']}, "
+            f"pending {row['pending']}, failed {row['failed']}"
+        )
+    for wa_id, reason in sorted(state.failed.items()):
+        print(f"  failed {wa_id}: {reason}")
+    return 0

@@ -1,0 +1,260 @@
+"""Schedule the plan: a bounded pool of workers, replies after their parents, exactly once.
+
+Messages start in plan order, at most `concurrency` at a time. A reply whose parent is in this
+run is held aside until the parent is done, then joins the ready queue in its plan position;
+nothing else waits for it. Each message is journaled as an intent before its create leaves and
+as done once Close has answered; a create whose answer was lost is looked up, never resent
+blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from importer.checkpoint import Checkpoint
+from importer.close.api import CloseAPI
+from importer.contacts import ContactResolver, Unresolved
+from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
+from importer.model import Problem
+from importer.plan import Planned
+from importer.report import Report
+from importer.sources.blobs import BlobTooLarge
+from importer.uploads import Uploads
+
+# After a lost answer Close may still be writing: look once more after this pause.
+SECOND_LOOK_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    concurrency: int = 8
+    send_to_inbox: bool = False
+    user_id: str | None = None
+
+
+class _Stop(Exception):
+    """Raised inside a worker when the whole run must end (key refused, Close unavailable)."""
+
+
+class Importer:
+    """Imports planned messages into Close through `api`, journaling into `checkpoint`."""
+
+    def __init__(
+        self,
+        api: CloseAPI,
+        checkpoint: Checkpoint,
+        *,
+        contacts: ContactResolver,
+        options: SendOptions,
+        report: Report,
+        on_progress: Callable[[], None] = lambda: None,
+    ):
+        self._api = api
+        self._checkpoint = checkpoint
+        self._contacts = contacts
+        self._options = options
+        self._report = report
+        self._on_progress = on_progress
+        self._uploads = Uploads(api, checkpoint, self._count_upload)
+        self.stopping = asyncio.Event()
+
+    def _count_upload(self) -> None:
+        self._report.attachments_uploaded += 1
+
+    async def run(self, planned: list[Planned]) -> None:
+        done = self._checkpoint.state.done
+        todo = [p for p in planned if p.external_id not in done]
+        self._report.skipped += len(planned) - len(todo)
+        in_run = {p.external_id for p in todo}
+        ready: list[tuple[int, Planned]] = []
+        waiting: dict[str, list[Planned]] = {}
+        for p in todo:
+            parent = p.message.reply_to
+            if parent and parent in in_run and parent != p.external_id:
+                waiting.setdefault(parent, []).append(p)
+            else:
+                ready.append((p.seq, p))
+        heapq.heapify(ready)
+
+        slots = asyncio.Semaphore(self._options.concurrency)
+        running: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None], planned: Planned) -> None:
+            running.discard(task)
+            slots.release()
+            for child in waiting.pop(planned.external_id, ()):
+                heapq.heappush(ready, (child.seq, child))
+
+        while not self.stopping.is_set():
+            if not ready:
+                if running:
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if not waiting:
+                    break
+                # Only replies in a cycle are left (a answers b answers a): break it in plan order.
+                cycle = sorted((p for group in waiting.values() for p in group), key=_seq)
+                waiting.clear()
+                ready = [(p.seq, p) for p in cycle]
+                heapq.heapify(ready)
+            await slots.acquire()
+            if self.stopping.is_set():
+                slots.release()
+                break
+            if not ready:  # the slot freed up before anything new became ready
+                slots.release()
+                continue
+            _, p = heapq.heappop(ready)
+            task = asyncio.create_task(self._import(p))
+            running.add(task)
+            task.add_done_callback(functools.partial(finished, planned=p))
+        if running:
+            await asyncio.wait(running)
+        self._report.not_attempted += len(ready) + sum(len(g) for g in waiting.values())
+
+    def stop(self, reason: str, *, interrupted: bool = False) -> None:
+        if not self.stopping.is_set():
+            self._report.stopped_because = reason
+            self._report.interrupted = interrupted
+            self.stopping.set()
+
+    async def _import(self, p: Planned) -> None:
+        try:
+            await self._import_one(p)
+        except _Stop:
+            pass
+        finally:
+            self._on_progress()
+
+    async def _import_one(self, p: Planned) -> None:
+        message = p.message
+        try:
+            lead_id, contact_id = await self._contacts.resolve(
+                p.remote_phone, message.lead_id, message.contact_id
+            )
+            attachments = [await self._uploads.attachment(a) for a in message.attachments]
+            response_to = await self._parent_id(p)
+            payload = self._payload(p, lead_id, contact_id, attachments, response_to)
+            activity_id = await self._create(p, payload)
+        except Unresolved as exc:
+            await self._fail(p, str(exc))
+            return
+        except BlobTooLarge as exc:
+            self._report.reject(_problem(p, str(exc)))
+            return
+        except Rejected as exc:
+            await self._fail(p, f"Close refused it: {exc}", rejected=True)
+            return
+        except AuthRefused as exc:
+            self._report.not_attempted += 1
+            self._report.key_refused = True
+            self.stop(f"{exc}: check --api-key")
+            raise _Stop from None
+        except Unavailable as exc:
+            await self._fail(p, f"not imported: {exc}")
+            self.stop(
+                f"Close is unavailable ({exc}); the checkpoint is consistent: rerun to resume"
+            )
+            raise _Stop from None
+        if activity_id is None:
+            self._report.skipped += 1
+        else:
+            self._report.created += 1
+
+    async def _create(self, p: Planned, payload: dict[str, Any]) -> str | None:
+        """Create the activity once; None when Close turned out to hold it already."""
+        wa_id = p.external_id
+        if wa_id in self._checkpoint.state.pending:
+            # An earlier run sent this and died before hearing back: ask before resending.
+            existing = await self._look_up(wa_id, second_look=False)
+            if existing is not None:
+                await self._checkpoint.append({"op": "done", "id": wa_id, "close": existing})
+                return None
+        await self._checkpoint.append({"op": "intent", "id": wa_id, "chat": p.remote_phone})
+        attempt = 0
+        while True:
+            try:
+                activity = await self._api.create_whatsapp_message(
+                    payload,
+                    send_to_inbox=self._options.send_to_inbox and p.direction == "incoming",
+                )
+            except AnswerLost:
+                existing = await self._look_up(wa_id, second_look=True)
+                if existing is not None:
+                    await self._checkpoint.append({"op": "done", "id": wa_id, "close": existing})
+                    return existing
+                await self._api.transport.pause_after_failure(attempt)
+                attempt += 1
+                continue
+            activity_id = str(activity["id"])
+            await self._checkpoint.append({"op": "done", "id": wa_id, "close": activity_id})
+            return activity_id
+
+    async def _look_up(self, wa_id: str, *, second_look: bool) -> str | None:
+        found = await self._api.find_whatsapp_messages(wa_id)
+        if not found and second_look:
+            await asyncio.sleep(SECOND_LOOK_S)
+            found = await self._api.find_whatsapp_messages(wa_id)
+        return str(found[0]["id"]) if found else None
+
+    async def _parent_id(self, p: Planned) -> str | None:
+        parent = p.message.reply_to
+        if not parent:
+            return None
+        known = self._checkpoint.state.done.get(parent)
+        if known is not None:
+            return known
+        found = await self._api.find_whatsapp_messages(parent)
+        if found:
+            return str(found[0]["id"])
+        self._report.note(_problem(p, f"replies to {parent}, which is not in Close: no reply link"))
+        return None
+
+    def _payload(
+        self,
+        p: Planned,
+        lead_id: str,
+        contact_id: str,
+        attachments: list[dict[str, Any]],
+        response_to: str | None,
+    ) -> dict[str, Any]:
+        message = p.message
+        payload: dict[str, Any] = {
+            "activity_at": message.timestamp.isoformat(),
+            "contact_id": contact_id,
+            "direction": p.direction,
+            "external_whatsapp_message_id": message.external_id,
+            "lead_id": lead_id,
+            "local_phone": p.local_phone,
+            "message_markdown": message.text,
+            "remote_phone": p.remote_phone,
+        }
+        if attachments:
+            payload["attachments"] = attachments
+        if response_to:
+            payload["response_to_id"] = response_to
+        user_id = message.user_id or self._options.user_id
+        if user_id:
+            payload["user_id"] = user_id
+        if message.integration_link:
+            payload["integration_link"] = message.integration_link
+        return payload
+
+    async def _fail(self, p: Planned, reason: str, *, rejected: bool = False) -> None:
+        await self._checkpoint.append(
+            {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
+        )
+        (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
+
+
+def _seq(p: Planned) -> int:
+    return p.seq
+
+
+def _problem(p: Planned, reason: str) -> Problem:
+    return Problem(p.message.source, p.message.line, reason, p.external_id)

@@ -1,0 +1,124 @@
+"""From read messages to a plan: who is who, what is in the window, in what order to send.
+
+The plan settles everything that needs no network: each message's direction and its local and
+remote phone in E.164 (from the message, else `--local-phone`/`--remote-phone`), the
+`--since`/`--until` window, duplicate ids, and the send order: timestamp, then position in the
+sources (file order breaks ties; input need not be sorted).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from importer.model import Direction, Message, Problem, Skipped, SourceInfo
+from importer.phones import to_e164
+from importer.sources.options import ReadOptions
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def __contains__(self, moment: datetime) -> bool:
+        return (self.since is None or moment >= self.since) and (
+            self.until is None or moment < self.until
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    seq: int  # position in send order
+    message: Message
+    direction: Direction
+    local_phone: str  # E.164
+    remote_phone: str  # E.164
+
+    @property
+    def external_id(self) -> str:
+        return self.message.external_id
+
+
+@dataclass(slots=True)
+class Plan:
+    messages: list[Planned] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
+    sources: list[SourceInfo] = field(default_factory=list)
+
+
+def make_plan(items: Iterable[object], options: ReadOptions, window: Window = Window()) -> Plan:
+    """Fold a reader's items into a plan; every message not planned leaves a problem or a count."""
+    plan = Plan()
+    first_seen: dict[str, Message] = {}
+    pending: list[tuple[datetime, int, Message, Direction, str, str]] = []
+    local_default = _phone(options.local_phone, options)
+    remote_default = _phone(options.remote_phone, options)
+    for position, item in enumerate(items):
+        if isinstance(item, Problem):
+            plan.problems.append(item)
+        elif isinstance(item, Skipped):
+            plan.skipped[item.kind] += 1
+        elif isinstance(item, SourceInfo):
+            plan.sources.append(item)
+        elif isinstance(item, Message):
+            earlier = first_seen.get(item.external_id)
+            if earlier is not None:
+                plan.problems.append(
+                    _problem(item, f"id already used at {earlier.source} line {earlier.line}")
+                )
+                continue
+            first_seen[item.external_id] = item
+            if item.timestamp not in window:
+                plan.skipped["outside window"] += 1
+                continue
+            resolved = _resolve_parties(item, options, local_default, remote_default)
+            if isinstance(resolved, str):
+                plan.problems.append(_problem(item, resolved))
+                continue
+            pending.append((item.timestamp, position, item, *resolved))
+    pending.sort(key=lambda entry: (entry[0], entry[1]))
+    plan.messages = [
+        Planned(seq, message, direction, local, remote)
+        for seq, (_, _, message, direction, local, remote) in enumerate(pending)
+    ]
+    return plan
+
+
+def _resolve_parties(
+    message: Message, options: ReadOptions, local_default: str | None, remote_default: str | None
+) -> tuple[Direction, str, str] | str:
+    """(direction, local E.164, remote E.164), or the reason they cannot be known."""
+    sender = _phone(message.from_phone, options)
+    receiver = _phone(message.to_phone, options)
+    for raw in (message.from_phone, message.to_phone, message.local_phone, message.remote_phone):
+        if raw and _phone(raw, options) is None:
+            return f"not a phone number: {raw!r}"
+    local = _phone(message.local_phone, options) or local_default
+    direction = message.direction
+    if direction is None and local is not None:
+        if sender == local:
+            direction = "outgoing"
+        elif receiver == local:
+            direction = "incoming"
+    if direction is None:
+        return "direction unknown: give `direction`, or `from`/`to` naming the local phone"
+    theirs, ours = (receiver, sender) if direction == "outgoing" else (sender, receiver)
+    local = _phone(message.local_phone, options) or ours or local_default
+    remote = _phone(message.remote_phone, options) or theirs or remote_default
+    if local is None:
+        return "local phone unknown: pass --local-phone or give `local_phone`"
+    if remote is None:
+        return "remote phone unknown: pass --remote-phone or give `remote_phone`"
+    return direction, local, remote
+
+
+def _phone(raw: str | None, options: ReadOptions) -> str | None:
+    return to_e164(raw, options.default_region) if raw else None
+
+
+def _problem(message: Message, reason: str) -> Problem:
+    return Problem(message.source, message.line, reason, message.external_id)

@@ -1,0 +1,110 @@
+"""What a run did, for people (summary, progress) and for programs (the JSON report)."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+from tqdm import tqdm
+
+from importer.model import Problem
+
+
+@dataclass(slots=True)
+class Report:
+    created: int = 0
+    skipped: int = 0  # already in Close (checkpoint, reconciled, or found by a lookup)
+    failed: int = 0  # sent and refused, or not sent because of Close; a rerun retries them
+    rejected: int = 0  # bad input: unreadable lines, messages that cannot be imported as they are
+    attachments_uploaded: int = 0
+    not_attempted: int = 0  # left for the next run (interrupted, or Close became unavailable)
+    elapsed_s: float = 0.0
+    dry_run: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    skipped_by_kind: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    stopped_because: str | None = None
+    interrupted: bool = False
+    key_refused: bool = False
+
+    def reject(self, problem: Problem) -> None:
+        self.rejected += 1
+        self.problems.append(problem)
+
+    def fail(self, problem: Problem) -> None:
+        self.failed += 1
+        self.problems.append(problem)
+
+    def note(self, problem: Problem) -> None:
+        """A problem that did not keep the message out of Close (e.g. a missing reply link)."""
+        self.problems.append(problem)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "rejected": self.rejected,
+            "attachments_uploaded": self.attachments_uploaded,
+            "not_attempted": self.not_attempted,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "dry_run": self.dry_run,
+            "requests": self.requests,
+            "skipped_by_kind": dict(sorted(self.skipped_by_kind.items())),
+            "stopped_because": self.stopped_because,
+            "interrupted": self.interrupted,
+            "problems": [
+                {
+                    "source": p.source,
+                    "line": p.line,
+                    "external_id": p.external_id,
+                    "reason": p.reason,
+                }
+                for p in self.problems
+            ],
+        }
+
+    def write(self, path: Path) -> None:
+        data = orjson.dumps(self.as_json(), option=orjson.OPT_INDENT_2)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data + b"\n")
+        tmp.replace(path)
+
+    def summary(self) -> str:
+        verb = "would create" if self.dry_run else "created"
+        parts = [
+            f"{verb} {self.created}",
+            f"already imported {self.skipped}",
+            f"failed {self.failed}",
+            f"rejected {self.rejected}",
+            f"attachments uploaded {self.attachments_uploaded}",
+        ]
+        if self.not_attempted:
+            parts.append(f"left for the next run {self.not_attempted}")
+        if self.skipped_by_kind:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.skipped_by_kind.items()))
+            parts.append(f"not messages: {kinds}")
+        return f"{', '.join(parts)} in {self.elapsed_s:.1f} s"
+
+    def print(self, out: TextIO = sys.stderr, max_problems: int = 20) -> None:
+        for problem in self.problems[:max_problems]:
+            where = f"{problem.source}:{problem.line}" if problem.line else problem.source
+            ident = f" [{problem.external_id}]" if problem.external_id else ""
+            print(f"problem: {where}{ident}: {problem.reason}", file=out)
+        if len(self.problems) > max_problems:
+            more = len(self.problems) - max_problems
+            print(f"... and {more} more problems (see --report)", file=out)
+        print(self.summary(), file=out)
+        if self.stopped_because:
+            print(self.stopped_because, file=out)
+
+
+def progress(total: int, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
+    """A progress bar on stderr, only for a person watching a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    return tqdm(total=total, desc=description, unit="msg", file=sys.stderr, dynamic_ncols=True)

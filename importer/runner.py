@@ -1,0 +1,148 @@
+"""One import run, wired together: read, plan, resolve, send, journal, report."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.checkpoint import Checkpoint, load_state
+from importer.close.api import CloseAPI
+from importer.close.transport import RetryPolicy, Transport
+from importer.contacts import ContactResolver, Defaults, LeadContact, load_mapping
+from importer.model import Problem
+from importer.pipeline import Importer, SendOptions
+from importer.plan import Plan, Window, make_plan
+from importer.report import Report, progress
+from importer.sources import read_sources
+from importer.sources.options import ReadOptions
+
+DEFAULT_CHECKPOINT = Path("wa-close-import.ckpt")
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    sources: tuple[Path, ...]
+    read: ReadOptions
+    base_url: str
+    api_key: str | None
+    checkpoint: Path = DEFAULT_CHECKPOINT
+    window: Window = field(default_factory=Window)
+    mapping: Path | None = None
+    defaults: Defaults = field(default_factory=Defaults)
+    send: SendOptions = field(default_factory=SendOptions)
+    pick_first: bool = False
+    dry_run: bool = False
+    show_progress: bool = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def build_plan(config: RunConfig) -> Plan:
+    return make_plan(read_sources(list(config.sources), config.read), config.read, config.window)
+
+
+async def run_import(config: RunConfig) -> Report:
+    """Import everything the config names; the report says what happened, problems included."""
+    started = time.monotonic()
+    report = Report(dry_run=config.dry_run)
+    mapping = load_mapping(config.mapping, config.read.default_region) if config.mapping else {}
+    plan = await asyncio.to_thread(build_plan, config)
+    for problem in plan.problems:
+        report.reject(problem)
+    report.skipped_by_kind.update(plan.skipped)
+    if config.dry_run:
+        _dry_run(config, plan, mapping, report)
+    else:
+        await _send(config, plan, mapping, report)
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+def _dry_run(
+    config: RunConfig, plan: Plan, mapping: dict[str, LeadContact], report: Report
+) -> None:
+    state = load_state(config.checkpoint)
+    resolver = ContactResolver(mapping, config.defaults, state.contacts, None, None)
+    hashes: set[tuple[str, str]] = set()
+    for p in plan.messages:
+        if p.external_id in state.done:
+            report.skipped += 1
+            continue
+        report.created += 1
+        for attachment in p.message.attachments:
+            hashes.add((str(attachment.blob.container), attachment.blob.member))
+        message = p.message
+        if resolver.resolve_offline(p.remote_phone, message.lead_id, message.contact_id) is None:
+            reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
+            report.note(Problem(message.source, message.line, reason, p.external_id))
+    report.attachments_uploaded = len(hashes)
+
+
+async def _send(
+    config: RunConfig, plan: Plan, mapping: dict[str, LeadContact], report: Report
+) -> None:
+    assert config.api_key is not None
+    checkpoint = Checkpoint(config.checkpoint)
+    await checkpoint.open()
+    try:
+        async with Transport(
+            config.base_url,
+            config.api_key,
+            concurrency=config.send.concurrency,
+            retry=config.retry,
+        ) as transport:
+            api = CloseAPI(transport)
+
+            async def remember(phone: str, found: LeadContact) -> None:
+                lead, contact = found
+                await checkpoint.append(
+                    {"op": "contact", "phone": phone, "lead": lead, "contact": contact}
+                )
+
+            resolver = ContactResolver(
+                mapping,
+                config.defaults,
+                checkpoint.state.contacts,
+                api.search_contacts_by_phone,
+                remember,
+                pick_first=config.pick_first,
+            )
+            bar = progress(len(plan.messages), config.show_progress)
+            importer = Importer(
+                api,
+                checkpoint,
+                contacts=resolver,
+                options=config.send,
+                report=report,
+                on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
+            )
+            with _stop_on_signals(importer):
+                await importer.run(plan.messages)
+            if bar is not None:
+                bar.close()
+            report.requests = transport.counts["requests"]
+    finally:
+        await checkpoint.close()
+
+
+class _stop_on_signals:
+    """SIGINT and SIGTERM stop new work; what is in flight finishes and is journaled."""
+
+    def __init__(self, importer: Importer):
+        self._importer = importer
+        self._loop = asyncio.get_running_loop()
+
+    def __enter__(self) -> _stop_on_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.add_signal_handler(sig, self._on_signal, sig)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        reason = f"interrupted by {sig.name}; the checkpoint is consistent: rerun to resume"
+        self._importer.stop(reason, interrupted=True)
