@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
 from importer.sources.options import ReadOptions
@@ -24,6 +25,7 @@ from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_o
 
 OpenText = Callable[[], TextIO]
 MediaLookup = Callable[[str], Blob | None]
+_UTC = ZoneInfo("UTC")
 
 
 def _lines(open_text: OpenText) -> Iterator[tuple[int, str]]:
@@ -40,19 +42,31 @@ def _kind(header: Header, text: str) -> str | None:
     return skip_kind(text, header.sender is not None, header.marked)
 
 
-def _survey(open_text: OpenText, options: ReadOptions) -> tuple[DateStats, dict[str, str]]:
-    """Pass 1: the dates' evidence and the senders other than the account itself."""
+def _survey(
+    open_text: OpenText, options: ReadOptions
+) -> tuple[DateStats, dict[str, tuple[str, bool, bool]]]:
+    """Pass 1: the dates' evidence, and the senders other than the account itself.
+
+    Each sender comes with whether a header naming it is valid day-first and month-first:
+    which of its lines are headers depends on the order, decided only after this pass.
+    """
     dates = DateStats()
-    others: dict[str, str] = {}
+    others: dict[str, tuple[str, bool, bool]] = {}
     for number, line in _lines(open_text):
         header = parse_header(line)
         if header is None:
+            continue
+        as_dmy = local_time(header, True, _UTC) is not None
+        as_mdy = local_time(header, False, _UTC) is not None
+        if not (as_dmy or as_mdy):
             continue
         dates.add(header, number)
         sender = header.sender
         if sender is None or _kind(header, header.body) == "system" or is_me(sender, options):
             continue
-        others.setdefault(sender_key(sender), sender)
+        key = sender_key(sender)
+        name, dmy, mdy = others.get(key, (sender, False, False))
+        others[key] = (name, dmy or as_dmy, mdy or as_mdy)
     return dates, others
 
 
@@ -65,7 +79,12 @@ def read_txt_export(
     yield SourceInfo(source, decision.order, decision.evidence)
     if decision.conflict is not None:
         yield Problem(source, None, decision.conflict)
-    parties = decide_parties(others, options)
+    valid = {
+        key: name
+        for key, (name, dmy, mdy) in others.items()
+        if (dmy if decision.day_first else mdy)
+    }
+    parties = decide_parties(valid, options)
     if parties.refusal is not None:
         reason = parties.refusal
         if not options.me and not options.local_phone:

@@ -18,7 +18,7 @@ _MARKS = "\u200e\u200f\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _SPACES = "\u202f\u00a0\u2007\u2009"
 _CLEAN = str.maketrans({**dict.fromkeys(_MARKS, None), **dict.fromkeys(_SPACES, " ")})
 
-_DATE = r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{2,4})\.?"
+_DATE = r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})\.?"
 # Day periods: English in any spelling ("PM", "pm", "p.m.", "p. m."), German, and the CJK
 # words that go *before* the time. Listing them keeps a sender from swallowing one.
 _PERIOD = (
@@ -87,9 +87,8 @@ def parse_header(line: str) -> Header | None:
     match = _IOS.match(cleaned) if cleaned.startswith("[") else _ANDROID.match(cleaned)
     if match is None:
         return None
-    if len(match["a"]) == 3 or len(match["c"]) == 3:
-        return None
-    if len(match["a"]) == 4 and len(match["c"]) > 2:
+    year_first = len(match["a"]) == 4
+    if len(match["a"]) == 3 or len(match["c"]) not in ((1, 2) if year_first else (2, 4)):
         return None
     if match["pre"] and match["post"]:
         return None
