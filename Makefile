@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(PY) bench/demo.py
+	$(PY) scripts/demo.py
 
 test: install lint
 	$(PY) -m pytest -q

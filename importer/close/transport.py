@@ -12,6 +12,7 @@ Retries back off exponentially with full jitter, capped; when they run out, `Una
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 from collections import Counter
@@ -57,7 +58,8 @@ class Transport:
         retry: RetryPolicy | None = None,
     ):
         self.base_url = base_url.rstrip("/")
-        self._auth = aiohttp.BasicAuth(api_key, "").encode()
+        # HTTP Basic with the key as user name and an empty password, as Close documents.
+        self._auth = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode("ascii")
         self._concurrency = concurrency
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 15.0))
         self.retry = retry or RetryPolicy()

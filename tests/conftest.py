@@ -1,0 +1,57 @@
+"""Shared fixtures: the emulator as the network seam, the samples as realistic input."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from importer.emulator import Emulator, EmulatorConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+LOCAL_PHONE = "+14155550100"
+API_KEY = "test-key-Zq9x-never-print-me"
+
+
+@pytest.fixture
+def seed() -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads((SAMPLES / "seed.json").read_bytes())
+    return data
+
+
+@pytest.fixture
+async def emulator(seed: dict[str, Any]) -> AsyncIterator[Emulator]:
+    async with Emulator(EmulatorConfig(data=seed, seed=1)) as emu:
+        yield emu
+
+
+class ThreadedEmulator:
+    """An emulator on a loop of its own thread, for tests that drive the synchronous CLI."""
+
+    def __init__(self, config: EmulatorConfig):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.emulator = Emulator(config)
+
+    def __enter__(self) -> Emulator:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.emulator.start(), self._loop).result(10)
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.emulator.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def close_server(seed: dict[str, Any]) -> Iterator[Emulator]:
+    with ThreadedEmulator(EmulatorConfig(data=seed, seed=2)) as emu:
+        yield emu

@@ -1,0 +1,225 @@
+"""End to end through the CLI: what a user finds in Close, in the report and in the exit status."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from importer.cli import main
+from importer.emulator import Emulator
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
+
+
+def sample_messages() -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(SAMPLES.glob("*.jsonl")):
+        rows += [orjson.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows
+
+
+def run(emu: Emulator, tmp_path: Path, *sources: Path | str, extra: tuple[str, ...] = ()) -> int:
+    return main(
+        [
+            "run",
+            *(str(s) for s in sources),
+            "--base-url",
+            emu.base_url,
+            "--api-key",
+            API_KEY,
+            "--mapping",
+            str(SAMPLES / "mapping.csv"),
+            "--local-phone",
+            LOCAL_PHONE,
+            "--checkpoint",
+            str(tmp_path / "run.ckpt"),
+            "--report",
+            str(tmp_path / "report.json"),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def by_external_id(emu: Emulator) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for activity in emu.state.activities.values():
+        found.setdefault(activity["external_whatsapp_message_id"], []).append(activity)
+    return found
+
+
+def report(tmp_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads((tmp_path / "report.json").read_bytes())
+    return data
+
+
+def test_samples_round_trip_once_with_fields_replies_and_attachments(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    assert run(close_server, tmp_path, SAMPLES) == 0
+
+    expected = sample_messages()
+    stored = by_external_id(close_server)
+    assert sorted(stored) == sorted(m["id"] for m in expected)
+    assert all(len(copies) == 1 for copies in stored.values())
+    seed_leads = {
+        lead["name"]: lead for lead in orjson.loads((SAMPLES / "seed.json").read_bytes())["leads"]
+    }
+    maria = seed_leads["Acme Corp"]
+    jonas = seed_leads["Bäckerei Schmidt"]  # found by phone lookup: not in mapping.csv
+    for message in expected:
+        activity = stored[message["id"]][0]
+        assert activity["message_markdown"] == message["text"]
+        assert activity["local_phone"] == LOCAL_PHONE
+        lead = maria if activity["remote_phone"] == "+16505550123" else jonas
+        assert activity["lead_id"] == lead["id"]
+        assert activity["contact_id"] == lead["contacts"][0]["id"]
+        parent = message.get("reply_to")
+        if parent:
+            assert activity["response_to_id"] == stored[parent][0]["id"]
+        else:
+            assert activity["response_to_id"] is None
+        sent = [SAMPLES / a["path"] for a in message.get("attachments", [])]
+        got = [close_server.state.file_bytes(a["url"]) for a in activity["attachments"]]
+        assert got == [path.read_bytes() for path in sent]
+    assert stored["3EB0A1B2C3D4E5F60001"][0]["direction"] == "incoming"
+    assert stored["3EB0A1B2C3D4E5F60002"][0]["direction"] == "outgoing"
+    summary = report(tmp_path)
+    assert (summary["created"], summary["failed"], summary["rejected"]) == (len(expected), 0, 0)
+    assert summary["attachments_uploaded"] == 3
+    assert close_server.state.requests("POST", "data_search") == 1  # one lookup for Jonas
+
+
+def test_rerun_with_the_same_checkpoint_sends_nothing(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    assert run(close_server, tmp_path, SAMPLES) == 0
+    before = dict(close_server.state.counters)
+
+    assert run(close_server, tmp_path, SAMPLES) == 0
+
+    assert dict(close_server.state.counters) == before
+    summary = report(tmp_path)
+    assert summary["created"] == 0
+    assert summary["skipped"] == len(sample_messages())
+    assert summary["attachments_uploaded"] == 0
+
+
+def test_bad_lines_are_reported_with_line_numbers_and_good_lines_import(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "archive"
+    shutil.copytree(SAMPLES / "media", folder / "media")
+    good = (SAMPLES / "maria-acme.jsonl").read_text().splitlines()
+    lines = [
+        good[0],
+        "{not json",
+        '{"id": "x1", "direction": "incoming", "text": "no timestamp"}',
+        good[1],
+        '{"id": "x2", "timestamp": "2024-03-04T09:00:00", "direction": "incoming"}',
+        '{"id": "x3", "timestamp": 1709578800, "direction": "sideways"}',
+        *good[2:],
+    ]
+    (folder / "chat.jsonl").write_text("\n".join(lines) + "\n")
+
+    assert run(close_server, tmp_path, folder) == 1
+
+    summary = report(tmp_path)
+    assert sorted(p["line"] for p in summary["problems"]) == [2, 3, 5, 6]
+    assert all(p["source"].endswith("chat.jsonl") for p in summary["problems"])
+    assert summary["rejected"] == 4
+    assert summary["created"] == len(good)
+    assert len(by_external_id(close_server)) == len(good)
+
+
+def test_reply_chains_keep_their_links_under_concurrency(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    rows = []
+    for chain in range(5):
+        for depth in range(12):
+            row = {
+                "id": f"chain{chain}-{depth}",
+                "timestamp": 1_700_000_000 + depth * 60 + chain,
+                "direction": "incoming" if depth % 2 else "outgoing",
+                "remote_phone": "+1 650-555-0123",
+                "text": f"message {depth} of chain {chain}",
+            }
+            if depth:
+                row["reply_to"] = f"chain{chain}-{depth - 1}"
+            rows.append(row)
+    rows.reverse()  # the input need not be sorted
+    source = tmp_path / "chains.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+    assert run(close_server, tmp_path, source, extra=("--concurrency", "16")) == 0
+
+    stored = by_external_id(close_server)
+    assert len(stored) == 60
+    for row in rows:
+        if "reply_to" in row:
+            assert stored[row["id"]][0]["response_to_id"] == stored[row["reply_to"]][0]["id"]
+
+
+def test_api_key_never_appears_in_output_report_or_checkpoint(
+    close_server: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(close_server, tmp_path, SAMPLES, extra=("--verbose",)) == 0
+    out, err = capsys.readouterr()
+    for text in (
+        out,
+        err,
+        (tmp_path / "report.json").read_text(),
+        (tmp_path / "run.ckpt").read_text(),
+    ):
+        assert API_KEY not in text
+    assert close_server.state.counters["storage_authorization_headers"] == 0
+
+
+def test_second_run_on_a_held_checkpoint_is_refused(
+    close_server: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+    import os
+
+    lock = os.open(tmp_path / "run.ckpt.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.write(lock, b"4242")
+    try:
+        assert run(close_server, tmp_path, SAMPLES) == 2
+    finally:
+        os.close(lock)
+    assert "pid 4242" in capsys.readouterr().err
+    assert close_server.state.activities == {}
+    assert run(close_server, tmp_path, SAMPLES) == 0  # the lock went with its holder
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "samples"], "API key"),
+        (["run", "nowhere.jsonl", "--api-key", "k"], "nowhere.jsonl"),
+        (
+            ["run", "samples", "--api-key", "k", "--base-url", "http://api.example.com/api/v1"],
+            "clear text",
+        ),
+        (["run", "samples", "--api-key", "k", "--local-phone", "call me"], "not a phone"),
+        (["run", "samples", "--api-key", "k", "--timezone", "Mars/Base"], "unknown zone"),
+        (["status", "--checkpoint", "missing.ckpt"], "no checkpoint"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(SAMPLES.parent)
+    monkeypatch.delenv("CLOSE_API_KEY", raising=False)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert message in err[0]
