@@ -138,10 +138,10 @@ def test_bad_lines_are_reported_with_line_numbers_and_good_lines_import(
 def test_reply_chains_keep_their_links_under_concurrency(
     close_server: Emulator, tmp_path: Path
 ) -> None:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for chain in range(5):
         for depth in range(12):
-            row = {
+            row: dict[str, Any] = {
                 "id": f"chain{chain}-{depth}",
                 "timestamp": 1_700_000_000 + depth * 60 + chain,
                 "direction": "incoming" if depth % 2 else "outgoing",
