@@ -26,9 +26,6 @@ from importer.report import Report
 from importer.sources.blobs import BlobTooLarge
 from importer.uploads import Uploads
 
-# After a lost answer Close may still be writing: look once more after this pause.
-SECOND_LOOK_S = 1.0
-
 
 @dataclass(frozen=True, slots=True)
 class SendOptions:
@@ -198,7 +195,7 @@ class Importer:
     async def _look_up(self, wa_id: str, *, second_look: bool) -> str | None:
         found = await self._api.find_whatsapp_messages(wa_id)
         if not found and second_look:
-            await asyncio.sleep(SECOND_LOOK_S)
+            await asyncio.sleep(self._api.transport.retry.second_look_s)
             found = await self._api.find_whatsapp_messages(wa_id)
         return str(found[0]["id"]) if found else None
 

@@ -39,6 +39,9 @@ class RetryPolicy:
     base_s: float = 0.5
     cap_s: float = 20.0
     rate_limited_attempts: int = 30  # 429s are expected under load; they get a budget of their own
+    # After a lost answer Close may still be writing: a lookup that finds nothing looks once
+    # more after this pause before the create is sent again (design.md, exactly once, 8).
+    second_look_s: float = 1.0
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: anywhere between 0 and the capped exponential bound."""

@@ -1,0 +1,121 @@
+"""The scheduler against an emulator that loses answers, fails and limits: still exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from importer.close.transport import RetryPolicy
+from importer.contacts import Defaults
+from importer.emulator import Emulator, EmulatorConfig
+from importer.pipeline import SendOptions
+from importer.runner import RunConfig, run_import
+from importer.sources.options import ReadOptions
+from tests.conftest import API_KEY, LOCAL_PHONE
+
+FAST_RETRIES = RetryPolicy(attempts=12, base_s=0.005, cap_s=0.05, second_look_s=0.01)
+
+
+def write_chat(path: Path, count: int, reply_every: int = 3) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for n in range(count):
+        # `+` and `/` as in real base64 `wamid.` ids: they must survive query strings.
+        row: dict[str, Any] = {
+            "id": f"wamid.HBg+{n:04d}/x=",
+            "timestamp": 1_700_000_000 + n,
+            "direction": "incoming" if n % 2 else "outgoing",
+            "remote_phone": "+16505550123",
+            "text": f"*message* {n}",
+        }
+        if n and n % reply_every == 0:
+            row["reply_to"] = f"wamid.HBg+{n - 1:04d}/x="
+        rows.append(row)
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return rows
+
+
+def config(emu: Emulator, tmp_path: Path, source: Path, concurrency: int = 8) -> RunConfig:
+    lead = emu.state.leads[next(iter(emu.state.leads))]
+    return RunConfig(
+        sources=(source,),
+        read=ReadOptions(local_phone=LOCAL_PHONE),
+        base_url=emu.base_url,
+        api_key=API_KEY,
+        checkpoint=tmp_path / "run.ckpt",
+        defaults=Defaults(lead.id, lead.contact_ids[0]),
+        send=SendOptions(concurrency=concurrency),
+        show_progress=False,
+        retry=FAST_RETRIES,
+    )
+
+
+def assert_exactly_once(emu: Emulator, rows: list[dict[str, Any]]) -> None:
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for activity in emu.state.activities.values():
+        copies.setdefault(activity["external_whatsapp_message_id"], []).append(activity)
+    assert sorted(copies) == sorted(r["id"] for r in rows)
+    duplicated = [k for k, v in copies.items() if len(v) > 1]
+    assert duplicated == []
+    for row in rows:
+        if "reply_to" in row:
+            assert copies[row["id"]][0]["response_to_id"] == copies[row["reply_to"]][0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("drop_rate", "fail_rate"),
+    [(0.3, 0.0), (0.0, 0.3), (0.2, 0.2)],
+    ids=["answers-dropped", "5xx-before-change", "both"],
+)
+async def test_lost_answers_and_5xx_still_import_each_message_once(
+    seed: dict[str, Any], tmp_path: Path, drop_rate: float, fail_rate: float
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 60)
+    faults = EmulatorConfig(data=seed, seed=7, drop_rate=drop_rate, fail_rate=fail_rate)
+    async with Emulator(faults) as emu:
+        report = await run_import(config(emu, tmp_path, tmp_path / "chat.jsonl"))
+
+        assert (report.created + report.skipped, report.failed) == (60, 0)
+        assert_exactly_once(emu, rows)
+        assert emu.state.counters["faults"] + emu.state.counters["drops"] > 0
+
+
+async def test_pending_intents_are_looked_up_before_anything_is_resent(
+    seed: dict[str, Any], tmp_path: Path
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 10)
+    async with Emulator(EmulatorConfig(data=seed, seed=3)) as emu:
+        settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
+        await run_import(settings)
+        # As if the process died after sending but before journaling the answers: the journal
+        # keeps only the intents, and its last line is torn.
+        journal = settings.checkpoint.read_bytes().splitlines(keepends=True)
+        kept = [line for line in journal if b'"op":"done"' not in line]
+        settings.checkpoint.write_bytes(b"".join(kept) + b'{"op":"done","id":"wam')
+        creates = emu.state.requests("POST", "whatsapp_messages")
+
+        report = await run_import(settings)
+
+        assert emu.state.requests("POST", "whatsapp_messages") == creates
+        assert (report.created, report.skipped) == (0, 10)
+        assert_exactly_once(emu, rows)
+
+
+async def test_an_outage_ends_the_run_cleanly_and_a_rerun_finishes(
+    seed: dict[str, Any], tmp_path: Path
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 20)
+    async with Emulator(EmulatorConfig(data=seed, seed=4, fail_rate=1.0)) as emu:
+        settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
+        down = await run_import(settings)
+        assert down.created == 0
+        assert down.stopped_because is not None
+        assert "rerun" in down.stopped_because
+        assert down.failed + down.not_attempted == 20
+    async with Emulator(EmulatorConfig(data=seed, seed=5)) as emu:
+        settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
+        up = await run_import(settings)
+        assert up.created == 20
+        assert_exactly_once(emu, rows)
