@@ -234,22 +234,30 @@ class _FolderFiles:
         member = _normalise(self._base, path)
         if _escapes(member):
             return f"attachment path {path!r} leads outside {self._root}"
-        return self._blob(member) or f"attachment {path!r} not found in {self._root}"
+        found = self._blob(member)
+        if isinstance(found, Blob):
+            return found
+        return f"attachment {path!r} {found} {self._root}"
 
     def media(self, media_id: str) -> Blob | None:
         if not media_id or "/" in media_id or "\\" in media_id or media_id.startswith("."):
             return None
         for folder in dict.fromkeys([self._base, _normalise(self._base, "media")]):
             for name in self._listing(folder):
-                if _media_match(name, media_id) and (blob := self._blob(_join(folder, name))):
-                    return blob
+                if _media_match(name, media_id):
+                    blob = self._blob(_join(folder, name))
+                    if isinstance(blob, Blob):
+                        return blob
         return None
 
-    def _blob(self, member: str) -> Blob | None:
+    def _blob(self, member: str) -> Blob | str:
+        """The file, or where it failed: "not found in" or "leads outside" (then the root)."""
         path = self._root / member
         # A symlink inside the folder may point anywhere; only its target counts.
-        if not path.resolve().is_relative_to(self._root.resolve()) or not path.is_file():
-            return None
+        if not path.resolve().is_relative_to(self._root.resolve()):
+            return "is a link that leads outside"
+        if not path.is_file():
+            return "not found in"
         return Blob(self._root, member, path.stat().st_size)
 
     def _listing(self, folder: str) -> list[str]:
