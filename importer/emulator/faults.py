@@ -25,6 +25,9 @@ class FixedWindowLimiter:
         self._clock = clock
         self._windows: dict[tuple[str, str], tuple[float, int]] = {}
 
+    def reset(self) -> None:
+        self._windows.clear()
+
     def take(self, key: str, group: str, limit: int) -> tuple[bool, int, float]:
         """(allowed, remaining, seconds until the window resets) for one more request."""
         now = self._clock()

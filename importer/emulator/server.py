@@ -25,7 +25,7 @@ async def _admin_state(request: web.Request) -> web.Response:
 
 async def _admin_reset(request: web.Request) -> web.Response:
     request.app[STATE].reset()
-    request.app[LIMITER] = FixedWindowLimiter()
+    request.app[LIMITER].reset()
     return json_response({})
 
 

@@ -1,0 +1,83 @@
+"""The pure pieces: phones, WhatsApp Markdown, date-times, seed data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from importer.emulator import EmulatorState, SeedError, markdown, phones, timestamps
+from tests.emulator.conftest import config
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("16503334444", "+16503334444"),
+        ("+1 650-333-4444", "+16503334444"),
+        ("+1 (650) 333.4444", "+16503334444"),
+        ("  +44 7700 900123 ", "+447700900123"),
+        ("abc", None),
+        ("12", None),
+        ("1+6503334444", None),
+        ("+1 650 333 4444 ext 2", None),
+        ("", None),
+    ],
+)
+def test_phones(raw: str, e164: str | None) -> None:
+    assert phones.to_e164(raw) == e164
+
+
+@pytest.mark.parametrize(
+    ("source", "html", "text"),
+    [
+        ("*b* _i_ ~s~", "<strong>b</strong> <em>i</em> <s>s</s>", "b i s"),
+        ("2*3*4 and snake_case_name", "2*3*4 and snake_case_name", "2*3*4 and snake_case_name"),
+        ("```*not bold*```", "<code>*not bold*</code>", "*not bold*"),
+        ("a & <b>\nc", "a &amp; &lt;b&gt;<br>c", "a & <b>\nc"),
+        ("* not bold *", "* not bold *", "* not bold *"),
+        ("", "", ""),
+    ],
+)
+def test_markdown(source: str, html: str, text: str) -> None:
+    assert markdown.to_html(source) == html
+    assert markdown.to_text(source) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2024-05-01T10:00:00Z", True),
+        ("2024-05-01T10:00:00.5+05:30", True),
+        ("2024-05-01T10:00:00", False),
+        ("2024-05-01 10:00:00Z", False),
+        ("2024-05-01", False),
+        ("2024-13-01T10:00:00Z", False),
+        (1714550400, False),
+    ],
+)
+def test_timestamps(value: object, ok: bool) -> None:
+    assert (timestamps.parse(value) is not None) == ok
+
+
+def test_generated_seed_is_deterministic() -> None:
+    first, second = EmulatorState(config(data=None)), EmulatorState(config(data=None))
+    assert list(first.leads) == list(second.leads)
+    assert len(first.contacts) >= 3
+    assert all(c.phones for c in first.contacts.values())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"leads": {}},
+        {"leads": [{"contacts": []}]},
+        {"leads": [{"name": "X", "contacts": [{"name": "Y", "phones": ["nope"]}]}]},
+        {"leads": [{"name": "X", "id": "cont_x"}]},
+        {"leads": [{"name": "X", "id": "lead_x"}, {"name": "Y", "id": "lead_x"}]},
+    ],
+)
+def test_bad_seed_data(data: dict[str, Any]) -> None:
+    with pytest.raises(SeedError):
+        EmulatorState(config(data=data))
