@@ -1,0 +1,49 @@
+"""The transport against the emulator: encoding, errors as Close words them, the key's reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from importer.close.api import CloseAPI
+from importer.close.transport import Transport
+from importer.emulator import Emulator, EmulatorConfig
+from importer.errors import AuthRefused, Rejected
+
+
+def test_query_values_are_percent_encoded() -> None:
+    transport = Transport("https://api.close.com/api/v1/", "k")
+    url = transport.url(
+        "activity/whatsapp_message/", {"external_whatsapp_message_id": "wamid.a+b/c="}
+    )
+    assert str(url).endswith("?external_whatsapp_message_id=wamid.a%2Bb%2Fc%3D")
+
+
+async def test_a_refused_key_is_its_own_error(seed: dict[str, Any]) -> None:
+    config = EmulatorConfig(data=seed, api_key="the-right-key")
+    async with Emulator(config) as emu, Transport(emu.base_url, "a-wrong-key") as transport:
+        with pytest.raises(AuthRefused, match="401"):
+            await CloseAPI(transport).find_whatsapp_messages("x")
+
+
+async def test_a_refused_create_carries_closes_field_errors(emulator: Emulator) -> None:
+    async with Transport(emulator.base_url, "k") as transport:
+        with pytest.raises(Rejected) as refused:
+            await CloseAPI(transport).create_whatsapp_message({"direction": "sideways"})
+    assert refused.value.status == 400
+    assert "direction" in refused.value.field_errors
+    assert "lead_id" in refused.value.field_errors
+
+
+async def test_uploads_reach_storage_without_credentials(emulator: Emulator) -> None:
+    import io
+
+    data = b"\x89PNG fake but bytes"
+    async with Transport(emulator.base_url, "k") as transport:
+        url = await CloseAPI(transport).upload_file(
+            "a b.png", "image/png", len(data), lambda: io.BytesIO(data)
+        )
+    assert url.startswith("https://app.close.com/go/file/")
+    assert emulator.state.file_bytes(url) == data
+    assert emulator.state.counters["storage_authorization_headers"] == 0

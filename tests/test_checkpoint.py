@@ -1,0 +1,86 @@
+"""The journal: any prefix of it, torn or not, loads to a consistent state; one writer only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importer.checkpoint import Checkpoint, load_state
+from importer.errors import CheckpointLocked
+
+ids = st.sampled_from([f"wamid.{n}" for n in range(6)])
+records = st.one_of(
+    st.builds(lambda i: {"op": "intent", "id": i, "chat": "+1"}, ids),
+    st.builds(lambda i: {"op": "done", "id": i, "close": "acti_" + i}, ids),
+    st.builds(lambda i: {"op": "fail", "id": i, "reason": "nope"}, ids),
+)
+
+
+def journal(entries: list[dict[str, str]]) -> bytes:
+    return b"".join(orjson.dumps(e) + b"\n" for e in entries)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(records, max_size=30), st.data())
+def test_any_prefix_loads_to_the_state_of_its_complete_records(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, str]], data: st.DataObject
+) -> None:
+    full = journal(entries)
+    cut = data.draw(st.integers(0, len(full)))
+    path = tmp_path_factory.mktemp("ckpt") / "c.ckpt"
+    path.write_bytes(full[:cut])
+
+    state = load_state(path)
+
+    complete = full[:cut].count(b"\n")
+    expected_done = {e["id"]: e["close"] for e in entries[:complete] if e["op"] == "done"}
+    assert state.done == expected_done
+    # Every id is in at most one of done / pending / failed.
+    assert not (set(state.done) & set(state.pending))
+    assert not (set(state.done) & set(state.failed))
+    assert not (set(state.pending) & set(state.failed))
+    for wa_id in state.pending:
+        last = [e["op"] for e in entries[:complete] if e["id"] == wa_id][-1]
+        assert last == "intent"
+
+
+async def test_appending_after_a_torn_line_starts_a_fresh_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+    path.write_bytes(journal([{"op": "done", "id": "a", "close": "acti_a"}]) + b'{"op":"do')
+    checkpoint = Checkpoint(path)
+    await checkpoint.open()
+    await checkpoint.append({"op": "done", "id": "b", "close": "acti_b"})
+    await checkpoint.close()
+
+    assert load_state(path).done == {"a": "acti_a", "b": "acti_b"}
+    assert path.read_bytes().endswith(b"}\n")
+
+
+async def test_concurrent_appends_all_reach_the_file(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "c.ckpt"
+    checkpoint = Checkpoint(path)
+    await checkpoint.open()
+    await asyncio.gather(
+        *(checkpoint.append({"op": "done", "id": str(n), "close": f"acti_{n}"}) for n in range(500))
+    )
+    await checkpoint.close()
+
+    assert len(load_state(path).done) == 500
+
+
+async def test_a_second_writer_is_refused_and_the_lock_goes_with_the_first(tmp_path: Path) -> None:
+    first = Checkpoint(tmp_path / "c.ckpt")
+    await first.open()
+    with pytest.raises(CheckpointLocked, match="in use"):
+        await Checkpoint(tmp_path / "c.ckpt").open()
+    await first.close()
+
+    again = Checkpoint(tmp_path / "c.ckpt")
+    await again.open()
+    await again.close()
