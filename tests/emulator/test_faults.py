@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 
@@ -10,7 +11,8 @@ import aiohttp
 import pytest
 
 from importer.emulator import Emulator
-from tests.emulator.conftest import AUTH, basic, config, message
+from tests.emulator.conftest import AUTH, basic, config, create, message
+from tests.emulator.test_storage import form, slot, store
 
 ACT = "/activity/whatsapp_message/"
 _RATE = re.compile(r"limit=(\d+), remaining=(\d+), reset=(\d+(?:\.\d+)?)")
@@ -121,3 +123,33 @@ async def test_latency_does_not_serialise_concurrent_requests() -> None:
     assert statuses == [200] * 250
     assert 0.3 <= elapsed < 3.0
     assert emu.state.counters["creates"] == 250
+
+
+async def test_a_dropped_storage_post_stored_the_file(
+    emu: Emulator, client: aiohttp.ClientSession
+) -> None:
+    answer = await slot(client, emu)
+    emu.state.config = dataclasses.replace(emu.config, drop_rate=1.0)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await store(answer["upload"]["url"], form(answer["upload"]["fields"], b"abc"))
+    assert emu.state.file_bytes(answer["download"]["url"]) == b"abc"
+    assert emu.state.counters["drops"] == 1
+
+
+async def test_a_dropped_update_and_delete_were_applied(
+    emu: Emulator, client: aiohttp.ClientSession
+) -> None:
+    activity = await create(client, emu)
+    emu.state.config = dataclasses.replace(emu.config, drop_rate=1.0)
+    url = f"{emu.base_url}{ACT}{activity['id']}/"
+    # aiohttp itself resends a PUT or DELETE once after a cut connection (RFC 9112 allows it
+    # for idempotent methods): the PUT is then cut again, the DELETE finds nothing (404).
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with client.put(url, json={"message_markdown": "new"}) as r:
+            await r.read()
+    assert emu.state.activities[activity["id"]]["message_markdown"] == "new"
+    async with client.delete(url) as r:
+        assert r.status == 404
+    assert emu.state.activities == {}
+    assert emu.state.counters["deletes"] == 1
+    assert emu.state.counters["drops"] == 3
