@@ -36,8 +36,7 @@ def _lines(open_text: OpenText) -> Iterator[tuple[int, str]]:
 
 def _kind(header: Header, text: str) -> str | None:
     """Why the message a header starts is skipped, or None when it is imported."""
-    quoted_sender = header.sender is not None and any(q in header.sender for q in '"“„')
-    if quoted_sender and is_system_text(header.system_text):
+    if is_system_text(header.system_text):
         return "system"
     return skip_kind(text, header.sender is not None, header.marked)
 

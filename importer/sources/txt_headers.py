@@ -22,7 +22,7 @@ _DATE = r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})\.?"
 # Day periods: English in any spelling ("PM", "pm", "p.m.", "p. m."), German, and the CJK
 # words that go *before* the time. Listing them keeps a sender from swallowing one.
 _PERIOD = (
-    r"[aApP]\.? ?[mM]\.?|vorm\.|nachm\.|abends|morgens|mittags|nachts|früh"
+    r"[aApP]\.? ?[mM]\.?|vorm\.?|nachm\.?|abends|morgens|mittags|nachts|früh"
     r"|上午|下午|午前|午後|오전|오후|中午|凌晨|早上|晚上"
 )
 _TIME = (

@@ -20,9 +20,11 @@ Nothing depends on the file name, line numbers, the time zone or how the day/mon
 decided beyond the date itself, so a later, longer export of the same chat (a backfill) gives
 the messages both hold the same ids. Limits: a message edited between the exports gets a new
 id (its text changed); renaming the contact in the phone's address book changes every id of
-that chat; so does a reply to an unsaved number being saved later; duplicate counting looks
-back one day only, so identical messages more than a day out of file order may collide; two
-captionless media in the same minute are told apart only by their order in the file.
+that chat, and so does saving an unsaved number (its sender turns from a phone into a name);
+duplicate counting looks back one day only, so identical messages more than a day out of file
+order may collide; two captionless media in the same minute are told apart only by their order
+in the file; a chat whose other party never wrote uses `--remote-phone` (or nothing) as chat,
+so its ids change once the other party's first message appears in a longer export.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def skip_kind(body: str, has_sender: bool, marked: bool) -> str | None:
 
 
 def is_system_text(text: str) -> bool:
-    """Whether a header's whole remainder is a notice whose quoted text made it look sent.
+    """Whether a header's whole remainder is a notice, whatever seems to be its sender.
 
     `X changed the subject to "Re: plans"` splits like `Sender: text` at the quoted colon.
     """
