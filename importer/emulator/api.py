@@ -75,15 +75,6 @@ async def _create(request: web.Request) -> web.Response:
     return reply(activity)
 
 
-async def activity_get(request: web.Request) -> web.Response:
-    _no_query(request, frozenset({"_fields"}))
-    activity = _activity(request)
-    fields = request.query.get("_fields")
-    if fields is not None:
-        return reply({k: activity[k] for k in fields.split(",") if k in activity})
-    return reply(activity)
-
-
 async def activity_update(request: web.Request) -> web.Response:
     _no_query(request)
     state = request.app[STATE]
@@ -179,21 +170,31 @@ async def lead_create(request: web.Request) -> web.Response:
     return reply(lead_json(request, lead))
 
 
-async def lead_get(request: web.Request) -> web.Response:
-    _no_query(request)
-    lead = request.app[STATE].leads.get(request.match_info["id"])
-    if lead is None:
+def _object(request: web.Request, found: dict[str, Any] | None) -> web.Response:
+    """One object, or only the fields `_fields` names; 404 when there is none."""
+    _no_query(request, frozenset({"_fields"}))
+    if found is None:
         raise Refusal(error(404, "Object not found."))
-    return reply(lead_json(request, lead))
+    fields = request.query.get("_fields")
+    if fields is not None:
+        return reply({k: found[k] for k in fields.split(",") if k in found})
+    return reply(found)
+
+
+async def activity_get(request: web.Request) -> web.Response:
+    return _object(request, request.app[STATE].activities.get(request.match_info["id"]))
+
+
+async def lead_get(request: web.Request) -> web.Response:
+    lead = request.app[STATE].leads.get(request.match_info["id"])
+    return _object(request, lead_json(request, lead) if lead is not None else None)
 
 
 async def contact_get(request: web.Request) -> web.Response:
-    _no_query(request)
-    contact = request.app[STATE].contacts.get(request.match_info["id"])
-    if contact is None:
-        raise Refusal(error(404, "Object not found."))
     state = request.app[STATE]
-    return reply({**contact_json(contact), "organization_id": state.organization_id})
+    contact = state.contacts.get(request.match_info["id"])
+    found = contact_json(contact) if contact is not None else None
+    return _object(request, found and {**found, "organization_id": state.organization_id})
 
 
 def add_routes(app: web.Application) -> None:

@@ -229,6 +229,8 @@ async def test_get_put_delete(emu: Emulator, client: aiohttp.ClientSession) -> N
     async with client.get(url) as r:
         assert r.status == 200
         assert await r.json() == activity
+    async with client.get(url + "?_fields=id,text") as r:
+        assert await r.json() == {"id": activity["id"], "text": "hello world"}
     async with client.put(url, json={"message_markdown": "_edited_"}) as r:
         assert r.status == 200
         updated = await r.json()
@@ -333,3 +335,7 @@ async def test_lead_and_contact_reads(emu: Emulator) -> None:
         async with client.get(f"{emu.base_url}/contact/{CONTACT_B}/") as r:
             contact = await r.json()
         assert contact["lead_id"] == LEAD_B
+        async with client.get(f"{emu.base_url}/lead/{LEAD_B}/?_fields=id,name") as r:
+            assert await r.json() == {"id": LEAD_B, "name": "Beta"}
+        async with client.get(f"{emu.base_url}/contact/cont_nope/") as r:
+            assert r.status == 404
