@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from importer.emulator import EmulatorState, SeedError, markdown, phones, timestamps
 from tests.emulator.conftest import config
@@ -81,3 +83,21 @@ def test_generated_seed_is_deterministic() -> None:
 def test_bad_seed_data(data: dict[str, Any]) -> None:
     with pytest.raises(SeedError):
         EmulatorState(config(data=data))
+
+
+@given(st.text())
+def test_markdown_html_holds_no_markup_but_its_own(source: str) -> None:
+    html = markdown.to_html(source)
+    for tag in ("strong", "em", "s", "code"):
+        html = html.replace(f"<{tag}>", "").replace(f"</{tag}>", "")
+    assert "<" not in html.replace("<br>", "")
+    assert ">" not in html.replace("<br>", "")
+
+
+@given(st.from_regex(r"\+?[0-9 ().\-]{0,25}", fullmatch=True))
+def test_a_normalised_phone_normalises_to_itself(raw: str) -> None:
+    e164 = phones.to_e164(raw)
+    if e164 is not None:
+        assert e164.startswith("+")
+        assert phones.to_e164(e164) == e164
+        assert phones.to_e164(phones.formatted(e164)) == e164
