@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
 from importer.sources.options import ReadOptions
 from importer.sources.txt_dates import DateStats, Decision, local_time
-from importer.sources.txt_headers import Header, clean_body, parse_header
+from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
 from importer.sources.txt_ids import IdMaker, body_key
 from importer.sources.txt_markers import is_system_text, media_of, skip_kind, without_edited_marker
 from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_of, sender_key
@@ -138,6 +138,12 @@ class _Reader:
                     garbage = None
                 pending = _Pending(number, header, when)
             elif pending is not None:
+                word = unknown_period(line) if header is None else None
+                if word is not None:
+                    reason = (
+                        f"time with unknown day period {word!r}: line kept in the message before"
+                    )
+                    yield Problem(self._source, number, reason)
                 pending.lines.append(clean_body(line))
             elif line.strip():
                 garbage = (garbage[0], garbage[1] + 1) if garbage else (number, 1)

@@ -32,6 +32,11 @@ _TIME = (
 )
 _ANDROID = re.compile(rf"{_DATE}(?:, ?| )(?:klo )?{_TIME} - (?P<rest>.*)")
 _IOS = re.compile(rf"\[{_DATE}(?:, ?| )(?:klo )?{_TIME}\] ?(?P<rest>.*)")
+# Date, time, a word that is no known day period, then a sender: a locale not supported yet.
+_UNKNOWN_PERIOD = re.compile(
+    rf"\[?{_DATE}(?:, ?| )(?:klo )?\d{{1,2}}[:.]\d{{2}}(?:[:.]\d{{2}})? ?"
+    r"(?P<word>[^\W\d_][^\]\d]{0,12}?)(?:\] ?| - )[^:]{1,60}: "
+)
 # `Sender: text`; `John Doe:.` and `Luke: ` are how disappearing messages come out (empty).
 _SENDER = re.compile(r"(?P<sender>[^:]{1,120}?):(?P<empty>\.?$| )")
 
@@ -116,3 +121,9 @@ def parse_header(line: str) -> Header | None:
         system_text=rest.strip(),
         marked=raw_body.startswith("\u200e"),
     )
+
+
+def unknown_period(line: str) -> str | None:
+    """The day-period word of a line that would be a header if that word were known."""
+    match = _UNKNOWN_PERIOD.match(clean(line))
+    return match["word"].strip() if match else None

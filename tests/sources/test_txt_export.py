@@ -330,3 +330,32 @@ def test_group_of_phone_numbers_is_imported_per_sender() -> None:
         "outgoing message in a group chat has no single recipient",
     )
     assert problem.external_id is not None
+
+
+def test_unknown_day_period_is_reported_with_its_line_and_kept() -> None:
+    text = "13/01/2023, 10:00 - Ann: hi\n13/01/2023, 10:00 dopo - Ann: ciao\n"
+    result = read(text)
+    assert [(p.line, p.reason) for p in result.problems] == [
+        (2, "time with unknown day period 'dopo': line kept in the message before")
+    ]
+    assert [m.text for m in result.messages] == ["hi\n13/01/2023, 10:00 dopo - Ann: ciao"]
+
+
+def test_sender_phone_inside_directional_embedding() -> None:
+    text = "[13.01.23, 09:15:00] \u202a+49 151 2345\u20116789\u202c: hallo\n"
+    (message,) = read(text).messages
+    assert (message.remote_phone, message.sender_name) == (
+        "+4915123456789",
+        "+49 151 2345\u20116789",
+    )
+
+
+def test_older_ios_group_events_without_sender_are_system() -> None:
+    text = (
+        "[13.01.23, 09:15:00] \u200eAnn added Bob\n"
+        "[13.01.23, 09:15:01] Ann changed the subject to \u201cSofa\u201d\n"
+        "[13.01.23, 09:16:00] Ann: hi\n"
+    )
+    result = read(text)
+    assert [(s.line, s.kind) for s in result.skipped] == [(1, "system"), (2, "system")]
+    assert [m.sender_name for m in result.messages] == ["Ann"]
