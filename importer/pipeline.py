@@ -23,7 +23,7 @@ from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
 from importer.model import Problem
 from importer.plan import Planned
 from importer.report import Report
-from importer.sources.blobs import BlobTooLarge
+from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
 
 
@@ -141,7 +141,7 @@ class Importer:
         except Unresolved as exc:
             await self._fail(p, str(exc))
             return
-        except BlobTooLarge as exc:
+        except BlobError as exc:
             self._report.reject(_problem(p, str(exc)))
             return
         except Rejected as exc:

@@ -1,0 +1,157 @@
+"""Doing the bad thing for real: SIGKILL and SIGINT a running import, then finish it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
+
+SEED_LEAD = "lead_acmeSampleLead000000000000000000000000001"
+SEED_CONTACT = "cont_mariaSampleContact0000000000000000000001"
+
+
+@pytest.fixture
+def slow_close() -> Iterator[str]:
+    """An emulator process with 50 ms latency and some dropped answers: the root URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "importer",
+            "emulator",
+            "--port",
+            "0",
+            "--latency-ms",
+            "40",
+            "--drop-rate",
+            "0.05",
+            "--seed",
+            "11",
+            "--data",
+            str(SAMPLES / "seed.json"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    yield line.split(" on ", 1)[1].strip().removesuffix("/api/v1/")
+    process.terminate()
+    process.wait(10)
+    process.stdout.close()
+
+
+def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
+    rng = random.Random(5)
+    rows = []
+    for n in range(count):
+        row: dict[str, Any] = {
+            "id": f"wamid.K+{n:05d}",
+            "timestamp": 1_700_000_000 + n,
+            "direction": rng.choice(["incoming", "outgoing"]),
+            "remote_phone": "+16505550123",
+            "text": f"message {n}",
+        }
+        if n > 5 and rng.random() < 0.4:
+            row["reply_to"] = f"wamid.K+{rng.randrange(n - 5, n):05d}"
+        rows.append(row)
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return rows
+
+
+def start_run(root: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "importer",
+            "run",
+            str(tmp_path / "chat.jsonl"),
+            "--base-url",
+            root + "/api/v1",
+            "--api-key",
+            API_KEY,
+            "--local-phone",
+            LOCAL_PHONE,
+            "--lead-id",
+            SEED_LEAD,
+            "--contact-id",
+            SEED_CONTACT,
+            "--concurrency",
+            "6",
+            "--checkpoint",
+            str(tmp_path / "run.ckpt"),
+            "--report",
+            str(tmp_path / "report.json"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def emulator_state(root: str) -> dict[str, Any]:
+    with urllib.request.urlopen(root + "/_emulator/state", timeout=10) as answer:
+        state: dict[str, Any] = json.load(answer)
+    return state
+
+
+def assert_exactly_once(root: str, rows: list[dict[str, Any]]) -> None:
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for activity in emulator_state(root)["activities"].values():
+        copies.setdefault(activity["external_whatsapp_message_id"], []).append(activity)
+    assert sorted(copies) == sorted(r["id"] for r in rows)
+    assert [k for k, v in copies.items() if len(v) > 1] == []
+    for row in rows:
+        if "reply_to" in row:
+            assert copies[row["id"]][0]["response_to_id"] == copies[row["reply_to"]][0]["id"]
+
+
+def test_sigkill_at_random_moments_then_finish_exactly_once(
+    slow_close: str, tmp_path: Path
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 600)
+    rng = random.Random(3)
+    kills = 0
+    for _ in range(5):
+        run = start_run(slow_close, tmp_path)
+        time.sleep(rng.uniform(0.8, 1.6))
+        if run.poll() is None:
+            os.kill(run.pid, signal.SIGKILL)
+            kills += 1
+        run.wait(10)
+    assert kills >= 3  # the test proves nothing unless runs really died mid-way
+    created_before_last = len(emulator_state(slow_close)["activities"])
+    assert 0 < created_before_last < len(rows)
+
+    final = start_run(slow_close, tmp_path)
+    assert final.wait(120) == 0
+
+    assert_exactly_once(slow_close, rows)
+
+
+def test_sigint_stops_cleanly_with_130_and_a_rerun_resumes(slow_close: str, tmp_path: Path) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 400)
+    run = start_run(slow_close, tmp_path)
+    time.sleep(1.5)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(30) == 130
+    report = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert report["interrupted"] is True
+    assert 0 < report["created"] < len(rows)
+    assert report["not_attempted"] > 0
+
+    assert start_run(slow_close, tmp_path).wait(120) == 0
+    assert_exactly_once(slow_close, rows)
