@@ -76,6 +76,15 @@ def is_read(request: web.Request) -> bool:
 
 @web.middleware
 async def api_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await _gate(request, handler)
+    except ConnectionResetError:
+        # The client died mid-request (tests kill importers on purpose): nobody is left to
+        # answer and nothing went wrong here, so neither an answer nor an error log.
+        return web.Response(status=400)
+
+
+async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith(API_PREFIX):
         return await handler(request)
     state = request.app[STATE]
