@@ -1,0 +1,1 @@
+"""Benchmarks against the emulator with latency and rate limits (`make bench`)."""
