@@ -178,6 +178,13 @@ def _add_target(p: argparse.ArgumentParser) -> None:
         choices=("first",),
         help="a phone matching several contacts: take the first instead of holding it back",
     )
+    p.add_argument(
+        "--reconcile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="before importing a chat, list what Close holds for its lead and skip those ids "
+        "(default: on when the checkpoint is new)",
+    )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -230,7 +237,10 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         mapping=ns.mapping,
         defaults=Defaults(ns.lead_id, ns.contact_id),
         send=SendOptions(
-            concurrency=ns.concurrency, send_to_inbox=ns.send_to_inbox, user_id=ns.user_id
+            concurrency=ns.concurrency,
+            send_to_inbox=ns.send_to_inbox,
+            user_id=ns.user_id,
+            reconcile=ns.reconcile,
         ),
         pick_first=ns.pick == "first",
         dry_run=ns.dry_run,

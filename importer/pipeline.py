@@ -32,6 +32,9 @@ class SendOptions:
     concurrency: int = 8
     send_to_inbox: bool = False
     user_id: str | None = None
+    # List each lead's activities in Close before importing its chat (design.md, rule 7);
+    # None: only when the checkpoint is new, the one case where it cannot know what Close holds.
+    reconcile: bool | None = None
 
 
 class _Stop(Exception):
@@ -58,6 +61,8 @@ class Importer:
         self._report = report
         self._on_progress = on_progress
         self._uploads = Uploads(api, checkpoint, self._count_upload)
+        self._reconciled: dict[str, asyncio.Task[None]] = {}
+        self._wanted: set[str] = set()
         self.stopping = asyncio.Event()
 
     def _count_upload(self) -> None:
@@ -67,7 +72,7 @@ class Importer:
         done = self._checkpoint.state.done
         todo = [p for p in planned if p.external_id not in done]
         self._report.skipped += len(planned) - len(todo)
-        in_run = {p.external_id for p in todo}
+        in_run = self._wanted = {p.external_id for p in todo}
         ready: list[tuple[int, Planned]] = []
         waiting: dict[str, list[Planned]] = {}
         for p in todo:
@@ -134,6 +139,11 @@ class Importer:
             lead_id, contact_id = await self._contacts.resolve(
                 p.remote_phone, message.lead_id, message.contact_id
             )
+            if self._options.reconcile:
+                await self._reconcile(lead_id)
+                if p.external_id in self._checkpoint.state.done:
+                    self._report.skipped += 1
+                    return
             attachments = [await self._uploads.attachment(a) for a in message.attachments]
             response_to = await self._parent_id(p)
             payload = self._payload(p, lead_id, contact_id, attachments, response_to)
@@ -162,6 +172,25 @@ class Importer:
             self._report.skipped += 1
         else:
             self._report.created += 1
+
+    async def _reconcile(self, lead_id: str) -> None:
+        """Learn once per lead which of this run's messages Close already holds."""
+        task = self._reconciled.get(lead_id)
+        if task is None:
+            task = self._reconciled[lead_id] = asyncio.create_task(self._list_lead(lead_id))
+        await asyncio.shield(task)
+
+    async def _list_lead(self, lead_id: str) -> None:
+        done = self._checkpoint.state.done
+        found = []
+        async for activity in self._api.list_whatsapp_messages(
+            {"lead_id": lead_id}, fields="external_whatsapp_message_id"
+        ):
+            wa_id = activity.get("external_whatsapp_message_id")
+            if wa_id in self._wanted and wa_id not in done:
+                found.append({"op": "done", "id": wa_id, "close": activity["id"]})
+        if found:
+            await self._checkpoint.append(*found)
 
     async def _create(self, p: Planned, payload: dict[str, Any]) -> str | None:
         """Create the activity once; None when Close turned out to hold it already."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from importer.checkpoint import Checkpoint, load_state
@@ -86,6 +86,7 @@ async def _send(
     assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
+    reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     try:
         async with Transport(
             config.base_url,
@@ -114,7 +115,7 @@ async def _send(
                 api,
                 checkpoint,
                 contacts=resolver,
-                options=config.send,
+                options=replace(config.send, reconcile=reconcile),
                 report=report,
                 on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
             )

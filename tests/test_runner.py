@@ -223,3 +223,39 @@ def test_user_mistakes_are_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert message in err[0]
+
+
+def test_a_lost_checkpoint_after_a_complete_import_creates_nothing(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    assert run(close_server, tmp_path, SAMPLES) == 0
+    (tmp_path / "run.ckpt").unlink()
+    creates = close_server.state.counters["creates"]
+    listings = close_server.state.requests("GET", "whatsapp_messages")
+
+    assert run(close_server, tmp_path, SAMPLES) == 0
+
+    assert close_server.state.counters["creates"] == creates
+    assert all(len(copies) == 1 for copies in by_external_id(close_server).values())
+    assert report(tmp_path)["skipped"] == len(sample_messages())
+    # One listing per lead (two chats, two leads), not one lookup per message.
+    assert close_server.state.requests("GET", "whatsapp_messages") - listings == 2
+
+
+def test_reconcile_imports_only_what_is_missing_from_a_partial_import(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copytree(SAMPLES / "media", partial / "media")
+    lines = (SAMPLES / "maria-acme.jsonl").read_text().splitlines()
+    (partial / "maria-acme.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    assert run(close_server, tmp_path, partial) == 0
+    (tmp_path / "run.ckpt").unlink()
+
+    assert run(close_server, tmp_path, SAMPLES, extra=("--reconcile",)) == 0
+
+    stored = by_external_id(close_server)
+    assert sorted(stored) == sorted(m["id"] for m in sample_messages())
+    assert all(len(copies) == 1 for copies in stored.values())
+    assert report(tmp_path)["created"] == len(sample_messages()) - 3

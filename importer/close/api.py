@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, BinaryIO
 
 import aiohttp
@@ -13,6 +14,7 @@ from importer.errors import Rejected, Unavailable
 
 ACTIVITY_PATH = "activity/whatsapp_message/"
 PAGE_SIZE = 100  # Close's documented default; larger pages risk a 400
+MAX_SKIP = 5000  # well inside what Close's activity lists allow; deeper lists are sliced
 
 
 class CloseAPI:
@@ -33,27 +35,50 @@ class CloseAPI:
         return [
             activity
             async for activity in self.list_whatsapp_messages(
-                {"external_whatsapp_message_id": external_id}, fields="id"
+                {"external_whatsapp_message_id": external_id}, fields="external_whatsapp_message_id"
             )
         ]
 
     async def list_whatsapp_messages(
         self, filters: dict[str, str], *, fields: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
+        """Every matching activity, each once, however long the list.
+
+        Close caps `_skip` at an unpublished depth (a 400 past it), so a deep list is read in
+        slices: after MAX_SKIP rows the query is narrowed to `activity_at` at or before the
+        oldest row seen (Close lists newest first) and paging starts again; rows met twice at
+        the seam are dropped by id.
+        """
+        seen: set[str] = set()
+        narrowed: dict[str, str] = {}
         skip = 0
+        oldest: tuple[datetime, str] | None = None
         while True:
-            params = {**filters, "_limit": str(PAGE_SIZE), "_skip": str(skip)}
+            params = {**filters, **narrowed, "_limit": str(PAGE_SIZE), "_skip": str(skip)}
             if fields:
-                params["_fields"] = fields
+                params["_fields"] = f"id,activity_at,{fields}"
             page = await self.transport.request(
                 "GET", ACTIVITY_PATH, group="activity", params=params, repeatable=True
             )
             data = page.get("data", []) if isinstance(page, dict) else []
             for activity in data:
-                yield activity
+                if activity["id"] not in seen:
+                    seen.add(activity["id"])
+                    yield activity
+                raw = activity.get("activity_at")
+                if raw:
+                    at = datetime.fromisoformat(raw)
+                    if oldest is None or at < oldest[0]:
+                        oldest = (at, raw)
             if not page.get("has_more") or not data:
                 return
             skip += len(data)
+            if skip >= MAX_SKIP and oldest is not None:
+                if narrowed.get("activity_at__lte") == oldest[1]:
+                    # A whole slice shares one instant: skip on within it, as deep as allowed.
+                    continue
+                narrowed = {"activity_at__lte": oldest[1]}
+                skip = 0
 
     async def search_contacts_by_phone(self, phone: str) -> list[dict[str, Any]]:
         """Contacts with this E.164 phone, by Close's Advanced Filtering (close-api.md)."""
