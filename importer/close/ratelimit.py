@@ -72,42 +72,45 @@ def _number(raw: str) -> float | None:
 
 
 class GroupLimiter:
-    """Paces one endpoint group: a shared pause after a 429, even spacing when nearly spent.
+    """Keeps one endpoint group inside its window's budget, shared by every worker.
 
-    Every request first takes a start slot. While the window has plenty left, slots are free;
-    when `remaining` runs low the rest of the window is spread evenly over what is left, so
-    the workers together stay under the limit instead of each finding it with a 429.
+    Each answer says how many requests the window still allows (`remaining`) and when it ends
+    (`reset`). Requests still in flight may not be counted in that figure yet, so they are
+    taken off it: the workers together spend what is left, then wait for the window to end,
+    instead of each finding the limit with a 429. A 429 pauses the whole group.
     """
 
     def __init__(self) -> None:
         self._resume_at = 0.0
-        self._next_slot = 0.0
-        self._interval = 0.0
+        self._window_ends = 0.0
+        self._budget: float | None = None  # None: no limit known for the current window
+        self._in_flight = 0
 
-    async def wait(self) -> None:
+    async def acquire(self) -> None:
         while True:
             now = time.monotonic()
-            start = max(now, self._resume_at, self._next_slot)
-            if start <= now:
-                self._next_slot = now + self._interval
+            if self._budget is not None and now >= self._window_ends:
+                self._budget = None  # a new window; its budget comes with the next answer
+            wait_until = max(self._resume_at, self._window_ends if self._budget is not None else 0)
+            if now >= self._resume_at and (self._budget is None or self._budget >= 1):
+                if self._budget is not None:
+                    self._budget -= 1
+                self._in_flight += 1
                 return
-            await asyncio.sleep(start - now)
+            await asyncio.sleep(max(wait_until - now, 0.001))
 
-    def observe(self, limit: Limit) -> None:
-        if limit.remaining is None or limit.reset is None:
+    def release(self, limit: Limit | None) -> None:
+        """A request of the group finished; `limit` is what its answer said, if anything."""
+        self._in_flight -= 1
+        if limit is None or limit.remaining is None or limit.reset is None:
             return
-        if limit.remaining <= 0:
-            self._interval = 0.0
-            self._resume_at = max(self._resume_at, time.monotonic() + limit.reset)
-        elif limit.limit and limit.remaining < limit.limit / 4:
-            self._interval = limit.reset / limit.remaining
-        else:
-            self._interval = 0.0
+        self._window_ends = time.monotonic() + limit.reset
+        self._budget = limit.remaining - self._in_flight
 
     def pause(self, seconds: float | None) -> None:
         """Stop the whole group after a 429; jitter keeps the workers from returning at once."""
         wait = DEFAULT_PAUSE_S if seconds is None else seconds
-        self._resume_at = max(self._resume_at, time.monotonic() + wait + random.uniform(0, 0.25))
+        self._resume_at = max(self._resume_at, time.monotonic() + wait + random.uniform(0, 0.1))
 
 
 class RateLimits:

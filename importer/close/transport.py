@@ -113,21 +113,18 @@ class Transport:
         limiter = self.limits.group(group)
         failures = rate_limited = 0
         while True:
-            await limiter.wait()
+            await limiter.acquire()
             self.counts["requests"] += 1
             try:
                 status, headers, body = await self._send(method, url, json)
-            except aiohttp.ClientConnectorError as exc:
-                # Refused before anything was sent: always safe to try again.
-                failures = await self._retry_or_raise(failures, f"cannot connect: {exc.os_error}")
-                continue
             except (aiohttp.ClientError, TimeoutError) as exc:
-                reason = _describe(exc)
-                if not repeatable:
-                    raise AnswerLost(f"{method} {path}: {reason}") from None
-                failures = await self._retry_or_raise(failures, reason)
+                limiter.release(None)
+                # A refused connection sent nothing: always safe to try again.
+                if not repeatable and not isinstance(exc, aiohttp.ClientConnectorError):
+                    raise AnswerLost(f"{method} {path}: {_describe(exc)}") from None
+                failures = await self._retry_or_raise(failures, _describe(exc))
                 continue
-            limiter.observe(parse_limit(headers))
+            limiter.release(parse_limit(headers))
             log.debug("%s %s -> %s", method, url.path, status)
             if status < 300:
                 return body
@@ -203,6 +200,8 @@ def _rejected(status: int, body: Any) -> Rejected:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out waiting for Close"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect to Close ({exc.os_error})"
     return f"connection lost ({type(exc).__name__})"
 
 

@@ -51,15 +51,27 @@ async def test_a_pause_holds_every_caller_of_the_group() -> None:
     limiter = GroupLimiter()
     limiter.pause(0.2)
     started = time.monotonic()
-    await limiter.wait()
+    await limiter.acquire()
     assert time.monotonic() - started >= 0.2
 
 
-async def test_nearly_spent_windows_are_spread_out() -> None:
+async def test_a_spent_window_waits_for_its_reset_counting_requests_in_flight() -> None:
     limiter = GroupLimiter()
-    limiter.observe(Limit(limit=100, remaining=5, reset=0.5))
-    started = time.monotonic()
     for _ in range(3):
-        await limiter.wait()
-    # Three starts at 0.1 s spacing: the last one no sooner than 0.2 s after the first.
-    assert time.monotonic() - started >= 0.19
+        await limiter.acquire()
+    # One answer says 3 more are allowed in the next 0.3 s; two requests are still in flight.
+    limiter.release(Limit(limit=10, remaining=3, reset=0.3))
+    started = time.monotonic()
+    await limiter.acquire()  # the one request the window still allows
+    assert time.monotonic() - started < 0.1
+    await limiter.acquire()  # over budget: waits for the window to end
+    assert time.monotonic() - started >= 0.29
+
+
+async def test_a_group_without_limit_headers_is_not_slowed() -> None:
+    limiter = GroupLimiter()
+    started = time.monotonic()
+    for _ in range(100):
+        await limiter.acquire()
+        limiter.release(None)
+    assert time.monotonic() - started < 0.05
