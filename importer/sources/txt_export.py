@@ -16,6 +16,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
+from importer.sources.blobs import oversize_reason
 from importer.sources.options import ReadOptions
 from importer.sources.txt_dates import DateStats, Decision, local_time
 from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
@@ -193,6 +194,10 @@ class _Reader:
                 yield Problem(self._source, line, reason, external_id)
                 return
             remote, chat = phone_of(sender), sender
+        if too_big := oversize_reason(attachments):
+            # Close would refuse the whole message; say so now, before anything is read.
+            yield Problem(self._source, line, f"{attachments[0].filename}: {too_big}", external_id)
+            return
         if missing is not None:
             reason = f"attachment {missing} not in the archive"
             yield Problem(self._source, line, reason, external_id)

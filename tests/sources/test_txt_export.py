@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from importer.model import Message, SourceInfo
-from importer.sources.options import ReadOptions
+from importer.model import Blob, Message, SourceInfo
+from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES, ReadOptions
 from importer.sources.txt_export import read_txt_export
 from tests.sources.test_txt_support import blob, read
 
@@ -234,6 +235,18 @@ def test_missing_media_file_is_a_problem_but_the_message_stays() -> None:
     assert message.attachments == ()
     assert (problem.line, problem.reason) == (1, "attachment IMG-0001.jpg not in the archive")
     assert problem.external_id == message.external_id
+
+
+def test_attachment_over_closes_limit_refuses_its_message_by_declared_size() -> None:
+    name = "VID-0001.mp4"
+    big = Blob(Path("/archive.zip"), name, MAX_MESSAGE_ATTACHMENT_BYTES + 1)
+    text = f"13/01/2023, 10:00 - Ann: {name} (file attached)\n13/01/2023, 10:01 - Ann: next\n"
+    result = read(text, files={name: big})
+    assert [m.text for m in result.messages] == ["next"]
+    (problem,) = result.problems
+    assert problem.line == 1
+    assert problem.reason.startswith(f"{name}: attachments hold {big.size} bytes, more than")
+    assert problem.external_id is not None
 
 
 def test_poll_is_one_message() -> None:
