@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer import __version__
-from importer.contacts import Defaults
+from importer.contacts import Defaults, LookupOptions
 from importer.errors import CheckpointError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
@@ -185,6 +185,11 @@ def _add_target(p: argparse.ArgumentParser) -> None:
         help="before importing a chat, list what Close holds for its lead and skip those ids "
         "(default: on when the checkpoint is new)",
     )
+    p.add_argument(
+        "--create-missing",
+        action="store_true",
+        help="create a lead and contact for a remote phone Close does not know (once)",
+    )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -242,7 +247,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
             user_id=ns.user_id,
             reconcile=ns.reconcile,
         ),
-        pick_first=ns.pick == "first",
+        lookup=LookupOptions(pick_first=ns.pick == "first", create_missing=ns.create_missing),
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
     )

@@ -11,12 +11,13 @@ import csv
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from importer.errors import UsageError
+from importer.errors import AnswerLost, Unavailable, UsageError
 from importer.phones import to_e164
 
 LeadContact = tuple[str, str]
+CREATE_ATTEMPTS = 6
 
 
 class Unresolved(Exception):
@@ -43,8 +44,8 @@ def load_mapping(path: Path, default_region: str | None) -> dict[str, LeadContac
                 raw, lead, contact = (
                     (row.get(k) or "").strip() for k in ("phone", "lead_id", "contact_id")
                 )
-                if not raw and not lead and not contact:
-                    continue
+                if not lead and not contact:
+                    continue  # a template row the user has not filled in (yet)
                 phone = to_e164(raw, default_region)
                 if phone is None:
                     raise UsageError(f"{path} line {line}: not a phone number: {raw!r}")
@@ -60,8 +61,22 @@ def load_mapping(path: Path, default_region: str | None) -> dict[str, LeadContac
     return mapping
 
 
-Search = Callable[[str], Awaitable[list[dict[str, Any]]]]
+class Directory(Protocol):
+    """Where phones are looked up and, with --create-missing, leads created (CloseAPI)."""
+
+    async def search_contacts_by_phone(self, phone: str) -> list[dict[str, Any]]: ...
+
+    async def create_lead(self, name: str, contact_name: str, phone: str) -> LeadContact: ...
+
+
 Remember = Callable[[str, LeadContact], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupOptions:
+    pick_first: bool = False
+    create_missing: bool = False
+    second_look_s: float = 1.0  # after a lost answer to a lead creation, before trying again
 
 
 class ContactResolver:
@@ -72,19 +87,20 @@ class ContactResolver:
         mapping: dict[str, LeadContact],
         defaults: Defaults,
         known: dict[str, LeadContact],
-        search: Search | None,
-        remember: Remember | None,
+        directory: Directory | None = None,
+        remember: Remember | None = None,
         *,
-        pick_first: bool = False,
+        options: LookupOptions = LookupOptions(),
+        names: dict[str, str] | None = None,
     ):
         self._mapping = mapping
         self._defaults = defaults
         self._known = known
-        self._search = search
+        self._directory = directory
         self._remember = remember
-        self._pick_first = pick_first
+        self._options = options
+        self._names = names or {}
         self._lookups: dict[str, asyncio.Task[LeadContact]] = {}
-        self.lookups_made = 0
 
     def resolve_offline(
         self, phone: str, lead: str | None, contact: str | None
@@ -102,7 +118,7 @@ class ContactResolver:
         found = self.resolve_offline(phone, lead, contact)
         if found is not None:
             return found
-        if self._search is None:
+        if self._directory is None:
             raise Unresolved(f"no lead for {phone}: add it to --mapping or pass --lead-id")
         task = self._lookups.get(phone)
         if task is None:
@@ -110,20 +126,37 @@ class ContactResolver:
         return await asyncio.shield(task)
 
     async def _lookup(self, phone: str) -> LeadContact:
-        assert self._search is not None
-        self.lookups_made += 1
-        contacts = await self._search(phone)
-        if not contacts:
+        assert self._directory is not None
+        contacts = await self._directory.search_contacts_by_phone(phone)
+        if not contacts and self._options.create_missing:
+            found = await self._create(phone)
+        elif not contacts:
             raise Unresolved(
-                f"no Close contact has phone {phone}: add it to --mapping or pass --lead-id"
+                f"no Close contact has phone {phone}: add it to --mapping, pass --lead-id, "
+                "or let --create-missing create it"
             )
-        if len(contacts) > 1 and not self._pick_first:
+        elif len(contacts) > 1 and not self._options.pick_first:
             names = ", ".join(f"{c['id']} (lead {c['lead_id']})" for c in contacts)
             raise Unresolved(
                 f"{phone} matches {len(contacts)} contacts: {names}; "
                 "choose one in --mapping or pass --pick first"
             )
-        found = (str(contacts[0]["lead_id"]), str(contacts[0]["id"]))
+        else:
+            found = (str(contacts[0]["lead_id"]), str(contacts[0]["id"]))
         if self._remember is not None:
             await self._remember(phone, found)
         return found
+
+    async def _create(self, phone: str) -> LeadContact:
+        """Create the lead once: a lost answer is settled by searching, never by guessing."""
+        assert self._directory is not None
+        name = self._names.get(phone) or phone
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                return await self._directory.create_lead(name, name, phone)
+            except AnswerLost:
+                await asyncio.sleep(self._options.second_look_s)
+                contacts = await self._directory.search_contacts_by_phone(phone)
+                if contacts:
+                    return str(contacts[0]["lead_id"]), str(contacts[0]["id"])
+        raise Unavailable(f"could not create a lead for {phone}; rerun later to finish")

@@ -11,7 +11,7 @@ from pathlib import Path
 from importer.checkpoint import Checkpoint, load_state
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
-from importer.contacts import ContactResolver, Defaults, LeadContact, load_mapping
+from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions, load_mapping
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions
 from importer.plan import Plan, Window, make_plan
@@ -33,10 +33,20 @@ class RunConfig:
     mapping: Path | None = None
     defaults: Defaults = field(default_factory=Defaults)
     send: SendOptions = field(default_factory=SendOptions)
-    pick_first: bool = False
+    lookup: LookupOptions = field(default_factory=LookupOptions)
     dry_run: bool = False
     show_progress: bool = True
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def display_names(plan: Plan) -> dict[str, str]:
+    """Each remote phone's name as the archive shows it (first incoming message that has one)."""
+    names: dict[str, str] = {}
+    for p in plan.messages:
+        name = p.message.sender_name
+        if name and p.direction == "incoming" and p.remote_phone not in names:
+            names[p.remote_phone] = name
+    return names
 
 
 def build_plan(config: RunConfig) -> Plan:
@@ -64,7 +74,7 @@ def _dry_run(
     config: RunConfig, plan: Plan, mapping: dict[str, LeadContact], report: Report
 ) -> None:
     state = load_state(config.checkpoint)
-    resolver = ContactResolver(mapping, config.defaults, state.contacts, None, None)
+    resolver = ContactResolver(mapping, config.defaults, state.contacts)
     hashes: set[tuple[str, str]] = set()
     for p in plan.messages:
         if p.external_id in state.done:
@@ -106,9 +116,10 @@ async def _send(
                 mapping,
                 config.defaults,
                 checkpoint.state.contacts,
-                api.search_contacts_by_phone,
+                api,
                 remember,
-                pick_first=config.pick_first,
+                options=replace(config.lookup, second_look_s=config.retry.second_look_s),
+                names=display_names(plan),
             )
             bar = progress(len(plan.messages), config.show_progress)
             importer = Importer(

@@ -11,6 +11,7 @@ from aiohttp.payload import IOBasePayload
 
 from importer.close.transport import Transport
 from importer.errors import Rejected, Unavailable
+from importer.phones import to_e164
 
 ACTIVITY_PATH = "activity/whatsapp_message/"
 PAGE_SIZE = 100  # Close's documented default; larger pages risk a 400
@@ -110,7 +111,26 @@ class CloseAPI:
             "POST", "data/search/", group="search", json=query, repeatable=True
         )
         data = answer.get("data", []) if isinstance(answer, dict) else []
-        return [c for c in data if isinstance(c, dict) and c.get("id") and c.get("lead_id")]
+        # Close matches as it sees fit; a contact counts only if one of its phones is this one.
+        return [
+            c
+            for c in data
+            if isinstance(c, dict)
+            and c.get("id")
+            and c.get("lead_id")
+            and any(to_e164(str(p.get("phone", ""))) == phone for p in c.get("phones", []))
+        ]
+
+    async def create_lead(self, name: str, contact_name: str, phone: str) -> tuple[str, str]:
+        """A lead with one contact carrying `phone`: (lead id, contact id)."""
+        body = {
+            "name": name,
+            "contacts": [{"name": contact_name, "phones": [{"phone": phone, "type": "mobile"}]}],
+        }
+        lead = await self.transport.request(
+            "POST", "lead/", group="lead", json=body, repeatable=False
+        )
+        return str(lead["id"]), str(lead["contacts"][0]["id"])
 
     async def upload_file(
         self, filename: str, content_type: str, size: int, open_bytes: Callable[[], BinaryIO]

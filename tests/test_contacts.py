@@ -1,0 +1,203 @@
+"""Every message on the right lead and contact: mapping, lookup, ambiguity, unknown phones."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from importer.cli import main
+from importer.contacts import load_mapping
+from importer.emulator import Emulator, EmulatorConfig
+from importer.errors import UsageError
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator
+from tests.test_crash import emulator_state, slow_close  # noqa: F401 - a fixture
+
+JONAS = "+493055550199"  # in seed.json, not in mapping.csv
+UNKNOWN = ["+16505550150", "+16505550151", "+16505550152"]
+
+
+def write_chats(path: Path, phones: list[str], per_chat: int, names: bool = False) -> None:
+    rows = []
+    for c, phone in enumerate(phones):
+        for n in range(per_chat):
+            row: dict[str, Any] = {
+                "id": f"c{c}-m{n}",
+                "timestamp": 1_700_000_000 + n * 10 + c,
+                "direction": "incoming" if n % 2 == 0 else "outgoing",
+                "remote_phone": phone,
+                "text": f"hello {n}",
+            }
+            rows.append(row)
+    if names:
+        # Cloud API lines carry the sender's profile name: a lead made for them can use it.
+        rows.append(cloud_message(phones[0], "Ada Lovelace"))
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+
+def cloud_message(phone: str, name: str) -> dict[str, Any]:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": LOCAL_PHONE.lstrip("+"), "phone_number_id": "1"},
+        "contacts": [{"profile": {"name": name}, "wa_id": phone.lstrip("+")}],
+        "messages": [
+            {
+                "from": phone.lstrip("+"),
+                "id": "wamid.named",
+                "timestamp": "1700000001",
+                "type": "text",
+                "text": {"body": "hi, it's Ada"},
+            }
+        ],
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+
+
+def run(emu: Emulator, tmp_path: Path, *extra: str) -> int:
+    return main(
+        [
+            "run",
+            str(tmp_path / "chats.jsonl"),
+            "--base-url",
+            emu.base_url,
+            "--api-key",
+            API_KEY,
+            "--local-phone",
+            LOCAL_PHONE,
+            "--checkpoint",
+            str(tmp_path / "run.ckpt"),
+            "--report",
+            str(tmp_path / "report.json"),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def problems(tmp_path: Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = orjson.loads((tmp_path / "report.json").read_bytes())["problems"]
+    return found
+
+
+def test_one_lookup_per_phone_however_many_messages(
+    close_server: Emulator, seed: dict[str, Any], tmp_path: Path
+) -> None:
+    write_chats(tmp_path / "chats.jsonl", [JONAS], per_chat=40)
+
+    assert run(close_server, tmp_path, "--concurrency", "16") == 0
+
+    assert close_server.state.requests("POST", "data_search") == 1
+    bakery = seed["leads"][1]
+    assert {a["lead_id"] for a in close_server.state.activities.values()} == {bakery["id"]}
+    assert len(close_server.state.activities) == 40
+    # The next run knows the answer from the checkpoint: no second lookup.
+    write_chats(tmp_path / "chats.jsonl", [JONAS], per_chat=41)
+    assert run(close_server, tmp_path) == 0
+    assert close_server.state.requests("POST", "data_search") == 1
+
+
+def test_the_mapping_wins_over_a_lookup(close_server: Emulator, tmp_path: Path) -> None:
+    write_chats(tmp_path / "chats.jsonl", ["+1 650-555-0123"], per_chat=3)
+
+    assert run(close_server, tmp_path, "--mapping", str(SAMPLES / "mapping.csv")) == 0
+
+    assert close_server.state.requests("POST", "data_search") == 0
+
+
+def test_ambiguous_phones_are_held_back_with_candidates_unless_told(
+    seed: dict[str, Any], tmp_path: Path
+) -> None:
+    twice = {
+        "leads": [
+            *seed["leads"],
+            {
+                "name": "Acme again",
+                "contacts": [{"name": "Maria (old)", "phones": ["+16505550123"]}],
+            },
+        ]
+    }
+    write_chats(tmp_path / "chats.jsonl", ["+16505550123"], per_chat=4)
+    with ThreadedEmulator(EmulatorConfig(data=twice)) as emu:
+        assert run(emu, tmp_path) == 1
+        assert emu.state.activities == {}
+        reasons = {p["reason"] for p in problems(tmp_path)}
+        assert len(problems(tmp_path)) == 4
+        (reason,) = reasons
+        assert "matches 2 contacts" in reason
+        assert all(
+            c.id in reason for c in emu.state.contacts.values() if c.name.startswith("Maria")
+        )
+
+        assert run(emu, tmp_path, "--pick", "first") == 0
+        assert len(emu.state.activities) == 4
+
+
+def test_unknown_phones_are_held_back_then_created_once_with_create_missing(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    write_chats(tmp_path / "chats.jsonl", UNKNOWN, per_chat=5, names=True)
+
+    assert run(close_server, tmp_path) == 1
+    assert close_server.state.activities == {}
+    assert all("no Close contact has phone" in p["reason"] for p in problems(tmp_path))
+
+    assert run(close_server, tmp_path, "--create-missing") == 0
+    assert close_server.state.counters["leads_created"] == len(UNKNOWN)
+    named = [lead.name for lead in close_server.state.leads.values()]
+    assert "Ada Lovelace" in named  # the archive's display name
+    assert UNKNOWN[1] in named  # no name in the archive: the phone
+
+    assert run(close_server, tmp_path, "--create-missing") == 0
+    assert close_server.state.counters["leads_created"] == len(UNKNOWN)
+
+
+def test_create_missing_makes_each_lead_once_across_killed_runs(
+    slow_close: str,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    write_chats(tmp_path / "chats.jsonl", UNKNOWN, per_chat=60)
+    command = [
+        sys.executable, "-m", "importer", "run", str(tmp_path / "chats.jsonl"),
+        "--base-url", slow_close + "/api/v1", "--api-key", API_KEY,
+        "--local-phone", LOCAL_PHONE, "--create-missing", "--concurrency", "4",
+        "--checkpoint", str(tmp_path / "run.ckpt"),
+    ]  # fmt: skip
+    rng = random.Random(9)
+    for _ in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 1.2))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+    state = emulator_state(slow_close)
+    by_phone: dict[str, set[str]] = {}
+    for lead in state["leads"]:
+        for contact in lead["contacts"]:
+            for phone in contact["phones"]:
+                by_phone.setdefault(phone["phone"], set()).add(lead["id"])
+    assert all(len(by_phone[phone]) == 1 for phone in UNKNOWN)
+    activities = state["activities"].values()
+    assert len(activities) == 3 * 60
+    for phone in UNKNOWN:
+        assert {a["lead_id"] for a in activities if a["remote_phone"] == phone} == by_phone[phone]
+
+
+def test_a_mapping_row_that_is_not_a_phone_names_its_line(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.csv"
+    mapping.write_text(
+        "phone,lead_id,contact_id\n+1 650 555 0123,lead_a,cont_a\nnope,lead_b,cont_b\n"
+    )
+    with pytest.raises(UsageError, match="line 3"):
+        load_mapping(mapping, None)
