@@ -1,0 +1,60 @@
+"""`make bench`: run every scenario (or those named) and write bench/results.json.
+
+`--quick` shrinks every size for a smoke run of a minute or two; its figures are not results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import big_archive, hotpath, latency, ratelimit, replies, rerun, sustained
+from bench.measure import HEADER, Measurement, machine, print_table, write_results
+
+Scenario = Callable[..., list[Measurement]]
+
+SCENARIOS: dict[str, Scenario] = {
+    "latency": latency.run,  # 1, 1b, 4 and the naive baseline
+    "replies": replies.run,  # 2
+    "ratelimit": ratelimit.run,  # 3
+    "big": big_archive.run,  # 5
+    "rerun": rerun.run,  # 6
+    "sustained": sustained.run,  # 7
+    "profile": hotpath.run,  # cProfile of 1 into bench/PROFILE.md
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help=f"any of {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    args = parser.parse_args()
+    unknown = sorted(set(args.scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    names = args.scenarios or list(SCENARIOS)
+    about = machine()
+    print(f"machine: {about['nproc']} cores, {about['cpu']}, Python {about['python']}")
+    print(HEADER, flush=True)
+    results: list[Measurement] = []
+    started = time.perf_counter()
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as work:
+            results += SCENARIOS[name](Path(work), quick=args.quick)
+    print_table(results)
+    print(f"\n{len(results)} measurements in {time.perf_counter() - started:.0f} s", end="")
+    print(f"; {sum(m.passed is False for m in results)} targets missed")
+    write_results(results, quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

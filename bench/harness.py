@@ -1,0 +1,270 @@
+"""Processes under measurement: the emulator, and importer runs timed and metered by the kernel.
+
+The importer always runs as its own process so that `wait4` reports its CPU and peak RSS alone;
+the emulator shares the two cores, so its CPU is read from /proc and reported next to each run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import orjson
+
+from bench.archive import LOCAL_PHONE, Archive
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_API_KEY = "bench"  # the emulator accepts any key; this one never leaves loopback
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used so far (/proc/PID/stat fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class Emulator:
+    """`python -m importer emulator` on a free loopback port, for the length of a `with`."""
+
+    def __init__(self, seed_data: Path, *, latency_ms: int = 50, rate_limit: int | None = None):
+        command = [sys.executable, "-m", "importer", "emulator", "--port", "0"]
+        command += ["--latency-ms", str(latency_ms), "--data", str(seed_data)]
+        if rate_limit is not None:
+            command += ["--rate-limit", str(rate_limit)]
+        self._command = command
+        self._process: subprocess.Popen[str] | None = None
+        self._log: IO[bytes] | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> Emulator:
+        # Its output goes to a file: a pipe nobody reads would stall it once full.
+        self._log = tempfile.NamedTemporaryFile(prefix="bench-emulator-", suffix=".log")
+        self._process = subprocess.Popen(
+            self._command, stdout=self._log, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 30
+        first = ""
+        while " on " not in first and time.monotonic() < deadline:
+            time.sleep(0.05)
+            first = Path(self._log.name).read_text().partition("\n")[0]
+            if self._process.poll() is not None:
+                break
+        if " on " not in first:
+            self._process.kill()
+            raise RuntimeError(f"emulator did not start: {Path(self._log.name).read_text()!r}")
+        self.base_url = first.split(" on ", 1)[1].strip().rstrip("/")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log is not None:
+            self._log.close()
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/api/v1")
+
+    def counters(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.root}/_emulator/state", timeout=60) as response:
+            state: dict[str, Any] = orjson.loads(response.read())
+        counters: dict[str, int] = state["counters"]
+        return counters
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.root}/_emulator/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=60):
+            pass
+
+
+def api_requests(counters: dict[str, int]) -> int:
+    """Requests that reached `/api/v1/` ("METHOD route" keys), refused ones included."""
+    return sum(v for k, v in counters.items() if " " in k)
+
+
+@dataclass(slots=True)
+class Usage:
+    """What the kernel and the clock say about one finished process."""
+
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    killed_because: str | None = None
+    stdout: bytes = b""
+    stderr_tail: str = ""
+
+
+@dataclass(slots=True)
+class Watch:
+    """Limits a measured process must stay within; past them it is killed, and that reported."""
+
+    timeout_s: float = 600.0
+    rss_cap_mb: float = 4_000.0  # the machine is shared: a runaway plan must not take it down
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    tail: Path | None = None  # a checkpoint to follow: (time, done lines) samples for `sustained`
+
+
+def measure(command: Sequence[str], watch: Watch | None = None, *, capture: bool = False) -> Usage:
+    """Run `command`, return its wall time and, from `wait4`, its own CPU and peak RSS."""
+    watch = watch or Watch()
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            list(command), stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=errors
+        )
+        killed: list[str] = []
+        done = threading.Event()
+        sampler = threading.Thread(target=_watch, args=(process.pid, watch, started, done, killed))
+        sampler.start()
+        output = process.stdout.read() if process.stdout is not None else b""
+        # wait4 rather than Popen.wait: it is the only way to get this child's rusage alone.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not reap it again
+        done.set()
+        sampler.join()
+        if process.stdout is not None:
+            process.stdout.close()
+        errors.seek(0)
+        tail = errors.read()[-2000:].decode(errors="replace")
+    if process.returncode not in (0, 1) or killed:
+        print(f"  ! {' '.join(command[:5])}... exited {process.returncode}: {tail}", flush=True)
+    return Usage(
+        returncode=process.returncode,
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        killed_because=killed[0] if killed else None,
+        stdout=output,
+        stderr_tail=tail,
+    )
+
+
+def _watch(
+    pid: int, watch: Watch, started: float, done: threading.Event, killed: list[str]
+) -> None:
+    offset, lines = 0, 0
+    while not done.wait(0.1):
+        now = time.perf_counter() - started
+        if watch.tail is not None and watch.tail.exists():
+            with watch.tail.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+            # Count only complete lines; a partial one is counted when its newline arrives.
+            chunk = chunk[: chunk.rfind(b"\n") + 1]
+            offset += len(chunk)
+            lines += chunk.count(b'"op":"done"')
+            watch.samples.append((now, lines))
+        reason = None
+        if now > watch.timeout_s:
+            reason = f"killed after {watch.timeout_s:.0f} s"
+        elif _rss_mb(pid) > watch.rss_cap_mb:
+            reason = f"killed above {watch.rss_cap_mb:.0f} MB RSS"
+        if reason is not None and not killed:
+            killed.append(reason)
+            os.kill(pid, signal.SIGKILL)
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+@dataclass(slots=True)
+class Run:
+    """One importer run against an emulator: the kernel's figures, its report, the server's."""
+
+    usage: Usage
+    report: dict[str, Any]
+    api_requests: int  # as the emulator counted them
+    rate_limited: int
+    storage_posts: int
+    emulator_cpu_s: float
+
+    @property
+    def elapsed_s(self) -> float:
+        """The report's own clock: from reading the archive to the last answer, no start-up."""
+        return float(self.report.get("elapsed_s") or self.usage.wall_s)
+
+    @property
+    def created(self) -> int:
+        return int(self.report.get("created", 0))
+
+
+def import_command(archive: Archive, work: Path, base_url: str, concurrency: int) -> list[str]:
+    return [
+        "-m", "importer", "run", str(archive.jsonl),
+        "--base-url", base_url, "--api-key", _API_KEY,
+        "--local-phone", LOCAL_PHONE, "--mapping", str(archive.mapping),
+        "--checkpoint", str(work / "run.ckpt"), "--report", str(work / "report.json"),
+        "--no-progress", "--concurrency", str(concurrency),
+    ]  # fmt: skip
+
+
+def run_import(
+    archive: Archive,
+    work: Path,
+    emulator: Emulator,
+    concurrency: int,
+    *,
+    watch: Watch | None = None,
+    python_args: Sequence[str] = (),
+) -> Run:
+    """Import `archive` into `emulator` (reset first) and collect every figure of the run."""
+    emulator.reset()
+    for stale in ("run.ckpt", "report.json"):
+        (work / stale).unlink(missing_ok=True)
+    cpu_before = cpu_seconds(emulator.pid)
+    command = [
+        sys.executable,
+        *python_args,
+        *import_command(archive, work, emulator.base_url, concurrency),
+    ]
+    usage = measure(command, watch)
+    emulator_cpu = cpu_seconds(emulator.pid) - cpu_before
+    counters = emulator.counters()
+    report_path = work / "report.json"
+    report: dict[str, Any] = orjson.loads(report_path.read_bytes()) if report_path.exists() else {}
+    return Run(
+        usage=usage,
+        report=report,
+        api_requests=api_requests(counters),
+        rate_limited=counters.get("rate_limited", 0),
+        storage_posts=counters.get("uploads", 0),
+        emulator_cpu_s=emulator_cpu,
+    )
+
+
+def startup_cpu_s() -> float:
+    """CPU of an importer process that only starts and exits: the fixed cost in every run."""
+    return measure([sys.executable, "-m", "importer", "--version"], capture=True).cpu_s
