@@ -108,6 +108,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_reading(inspect)
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.add_argument(
+        "--mapping-template",
+        type=Path,
+        metavar="PATH",
+        help="write a CSV of every remote phone (name, messages, first/last) to fill in and pass "
+        "as --mapping; with --api-key, what Close knows of each phone is filled in",
+    )
+    inspect.add_argument(
+        "--api-key",
+        default=os.environ.get("CLOSE_API_KEY"),
+        metavar="KEY",
+        help="with --mapping-template: look each phone up in Close (env CLOSE_API_KEY)",
+    )
+    inspect.add_argument(
+        "--base-url",
+        default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
+        metavar="URL",
+        help="API root for those lookups (env CLOSE_BASE_URL)",
+    )
     inspect.set_defaults(handler=_cmd_inspect, subparser=inspect)
 
     status = commands.add_parser("status", help="summarise a checkpoint")
@@ -213,9 +232,23 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:
+    from importer.contacts import load_mapping
     from importer.inspection import inspect_sources
 
-    return inspect_sources(_read_options(ns), ns.sources, _window(ns), as_json=ns.json)
+    options = _read_options(ns)
+    lookup = None
+    if ns.mapping_template and ns.api_key:
+        _check_base_url(ns.base_url)
+        lookup = (ns.base_url, ns.api_key)
+    return inspect_sources(
+        options,
+        ns.sources,
+        _window(ns),
+        as_json=ns.json,
+        template=ns.mapping_template,
+        mapping=load_mapping(ns.mapping, options.default_region) if ns.mapping else {},
+        lookup=lookup,
+    )
 
 
 def _cmd_status(ns: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from importer import mapping_template
 from importer.checkpoint import load_state
+from importer.contacts import LeadContact
 from importer.errors import UsageError
 from importer.plan import Plan, Window, make_plan
 from importer.sources import read_sources
@@ -75,9 +78,22 @@ def summarise(plan: Plan) -> list[ChatSummary]:
 
 
 def inspect_sources(
-    options: ReadOptions, sources: list[Path], window: Window, *, as_json: bool
+    options: ReadOptions,
+    sources: list[Path],
+    window: Window,
+    *,
+    as_json: bool,
+    template: Path | None = None,
+    mapping: dict[str, LeadContact] | None = None,
+    lookup: tuple[str, str] | None = None,
 ) -> int:
     plan = make_plan(read_sources(sources, options), options, window)
+    if template is not None:
+        rows = mapping_template.phone_rows(plan, mapping or {})
+        if lookup is not None:
+            asyncio.run(mapping_template.look_up(rows, *lookup))
+        mapping_template.write(rows, template)
+        print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
     chats = summarise(plan)
     problems = [
         {"source": p.source, "line": p.line, "external_id": p.external_id, "reason": p.reason}
@@ -98,8 +114,9 @@ def inspect_sources(
                 print(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
         for c in chats:
             span = f"{c.first:%Y-%m-%d} .. {c.last:%Y-%m-%d}" if c.first and c.last else ""
+            who = c.remote_phone if c.chat == c.remote_phone else f"{c.chat} ({c.remote_phone})"
             print(
-                f"{c.source}: chat {c.chat} ({c.remote_phone}): {c.messages} messages "
+                f"{c.source}: chat {who}: {c.messages} messages "
                 f"({c.incoming} in, {c.outgoing} out), {c.replies} replies "
                 f"({c.replies_unresolved} to messages not in the sources), "
                 f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"

@@ -201,3 +201,30 @@ def test_a_mapping_row_that_is_not_a_phone_names_its_line(tmp_path: Path) -> Non
     )
     with pytest.raises(UsageError, match="line 3"):
         load_mapping(mapping, None)
+
+
+def test_mapping_template_lists_every_phone_and_feeds_back_as_mapping(
+    close_server: Emulator, seed: dict[str, Any], tmp_path: Path
+) -> None:
+    import csv
+
+    write_chats(tmp_path / "chats.jsonl", [UNKNOWN[0], JONAS], per_chat=3, names=True)
+    template = tmp_path / "template.csv"
+    args = ["inspect", str(tmp_path / "chats.jsonl"), "--local-phone", LOCAL_PHONE]
+    args += ["--mapping-template", str(template), "--base-url", close_server.base_url]
+
+    assert main([*args, "--api-key", API_KEY]) == 0
+
+    with template.open(newline="") as handle:
+        rows = {row["phone"]: row for row in csv.DictReader(handle)}
+    assert sorted(rows) == sorted([JONAS, UNKNOWN[0]])
+    assert rows[JONAS]["lead_id"] == seed["leads"][1]["id"]
+    assert rows[JONAS]["close"] == "found"
+    assert (rows[UNKNOWN[0]]["lead_id"], rows[UNKNOWN[0]]["close"]) == ("", "not in Close")
+    assert rows[UNKNOWN[0]]["display_name"] == "Ada Lovelace"
+    assert (rows[UNKNOWN[0]]["messages"], rows[JONAS]["messages"]) == ("4", "3")
+    assert rows[JONAS]["first"].startswith("2023-11-14T22:13")
+
+    # Filled in or not, the template is a valid --mapping: filled rows map, empty ones look up.
+    assert run(close_server, tmp_path, "--mapping", str(template)) == 1
+    assert {a["remote_phone"] for a in close_server.state.activities.values()} == {JONAS}

@@ -1,0 +1,81 @@
+"""`inspect --mapping-template`: every remote phone in the archives, ready to map to a lead."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from importer.close.api import CloseAPI
+from importer.close.transport import Transport
+from importer.contacts import LeadContact
+from importer.plan import Plan
+
+COLUMNS = ["phone", "lead_id", "contact_id", "display_name", "messages", "first", "last", "close"]
+
+
+@dataclass(slots=True)
+class PhoneRow:
+    phone: str
+    display_name: str = ""
+    messages: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    lead_id: str = ""
+    contact_id: str = ""
+    close: str = ""  # what a lookup in Close found, when one was made
+
+
+def phone_rows(plan: Plan, mapping: dict[str, LeadContact]) -> list[PhoneRow]:
+    rows: dict[str, PhoneRow] = {}
+    for p in plan.messages:
+        row = rows.get(p.remote_phone)
+        if row is None:
+            row = rows[p.remote_phone] = PhoneRow(p.remote_phone)
+            row.lead_id, row.contact_id = mapping.get(p.remote_phone, ("", ""))
+        row.messages += 1
+        moment = p.message.timestamp
+        row.first = moment if row.first is None else min(row.first, moment)
+        row.last = moment if row.last is None else max(row.last, moment)
+        name = p.message.sender_name
+        if name and p.direction == "incoming" and not row.display_name:
+            row.display_name = name
+    return sorted(rows.values(), key=lambda r: r.phone)
+
+
+async def look_up(rows: list[PhoneRow], base_url: str, api_key: str) -> None:
+    """Fill in what Close knows of each phone not mapped yet (one search per phone)."""
+    async with Transport(base_url, api_key, concurrency=4) as transport:
+        api = CloseAPI(transport)
+        for row in rows:
+            if row.lead_id:
+                continue
+            contacts = await api.search_contacts_by_phone(row.phone)
+            if len(contacts) == 1:
+                row.lead_id, row.contact_id = contacts[0]["lead_id"], contacts[0]["id"]
+                row.close = "found"
+            elif contacts:
+                ids = " ".join(f"{c['id']}@{c['lead_id']}" for c in contacts)
+                row.close = f"{len(contacts)} contacts: {ids}"
+            else:
+                row.close = "not in Close"
+
+
+def write(rows: list[PhoneRow], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [
+                    row.phone,
+                    row.lead_id,
+                    row.contact_id,
+                    row.display_name,
+                    row.messages,
+                    row.first.isoformat() if row.first else "",
+                    row.last.isoformat() if row.last else "",
+                    row.close,
+                ]
+            )
