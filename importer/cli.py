@@ -23,6 +23,7 @@ from importer.errors import CheckpointError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
 from importer.plan import Window
+from importer.report import Report
 from importer.runner import DEFAULT_CHECKPOINT, RunConfig
 from importer.sources.options import ReadOptions
 
@@ -101,7 +102,24 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="import archives into Close")
     _add_reading(run)
     _add_target(run)
+    _add_sending(run)
     run.set_defaults(handler=_cmd_run, subparser=run)
+
+    rehearse = commands.add_parser(
+        "rehearse",
+        help="import into a local emulator with the run options given and show the result",
+        description="Start an emulator, import SOURCE into it with the options of `run`, print "
+        "the summary, and serve the emulator's conversation view until Ctrl-C. Nothing reaches "
+        "Close. Without --data, leads are created for every remote phone (--create-missing).",
+    )
+    _add_reading(rehearse)
+    _add_sending(rehearse)
+    rehearse.add_argument("--data", type=Path, metavar="PATH", help="emulator seed leads (JSON)")
+    rehearse.add_argument("--port", type=int, default=8000, help="view port (0: any free one)")
+    rehearse.add_argument(
+        "--no-serve", action="store_true", help="exit after the import instead of serving"
+    )
+    rehearse.set_defaults(handler=_cmd_rehearse, subparser=rehearse)
 
     inspect = commands.add_parser(
         "inspect", help="read and validate archives, show what would be imported; no network"
@@ -185,6 +203,9 @@ def _add_target(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="journal that makes reruns safe (default %(default)s)",
     )
+
+
+def _add_sending(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight")
     p.add_argument("--lead-id", metavar="ID", help="lead for every message without a mapping")
     p.add_argument("--contact-id", metavar="ID", help="contact for every message without one")
@@ -222,6 +243,10 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     report.print()
     if ns.report:
         report.write(ns.report)
+    return _exit_status(report)
+
+
+def _exit_status(report: Report) -> int:
     if report.interrupted:
         return EXIT_INTERRUPTED
     if report.key_refused:
@@ -229,6 +254,21 @@ def _cmd_run(ns: argparse.Namespace) -> int:
     if report.failed or report.rejected or report.not_attempted:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _cmd_rehearse(ns: argparse.Namespace) -> int:
+    import tempfile
+
+    from importer.rehearsal import rehearse
+
+    with tempfile.TemporaryDirectory(prefix="wa-close-rehearsal-") as work:
+        ns.api_key, ns.base_url = "rehearsal", "http://127.0.0.1"  # the emulator's, once started
+        ns.checkpoint = Path(work) / "rehearsal.ckpt"
+        ns.create_missing = ns.create_missing or ns.data is None
+        report = asyncio.run(rehearse(_run_config(ns), ns.data, ns.port, serve=not ns.no_serve))
+    if ns.report:
+        report.write(ns.report)
+    return _exit_status(report)
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:

@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_seed(path: Path) -> dict[str, Any]:
+def load_seed(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help and usage errors; keep main() returning an exit code
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        data = _load_seed(args.data) if args.data is not None else None
+        data = load_seed(args.data) if args.data is not None else None
         config = EmulatorConfig(
             data=data,
             latency_ms=args.latency_ms,
