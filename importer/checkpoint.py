@@ -5,7 +5,8 @@ a torn last line, which loading drops. Records, by `op`:
 
 - `intent` {id, chat}: a create for WhatsApp id `id` is about to be sent. Written (to the OS)
   before the request leaves, so a crash between the two is seen on the next start.
-- `done` {id, close}: Close holds WhatsApp id `id` as activity `close`.
+- `done` {id, close, sum?}: Close holds WhatsApp id `id` as activity `close`; `sum` fingerprints
+  the content sent (text and attachments), so `--sync-edits` can tell what changed since.
 - `fail` {id, reason}: Close refused it (or it could not be sent); a rerun tries again.
 - `file` {sha, url, at}: bytes with this SHA-256 were uploaded; `url` is their download URL,
   usable in activities until `at` + 24 h.
@@ -42,6 +43,7 @@ class CheckpointState:
     """What the journal says, folded: the last word on each WhatsApp id wins."""
 
     done: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> Close activity id
+    sums: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> content fingerprint
     pending: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> chat
     failed: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> reason
     chats: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> chat
@@ -59,6 +61,8 @@ class CheckpointState:
         elif op == "done":
             wa_id = record["id"]
             self.done[wa_id] = record["close"]
+            if "sum" in record:
+                self.sums[wa_id] = record["sum"]
             self.pending.pop(wa_id, None)
             self.failed.pop(wa_id, None)
         elif op == "fail":

@@ -230,6 +230,11 @@ def _add_sending(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="create a lead and contact for a remote phone Close does not know (once)",
     )
+    p.add_argument(
+        "--sync-edits",
+        action="store_true",
+        help="update (PUT) activities whose message changed since they were imported",
+    )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -319,6 +324,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
             send_to_inbox=ns.send_to_inbox,
             user_id=ns.user_id,
             reconcile=ns.reconcile,
+            sync_edits=ns.sync_edits,
         ),
         lookup=LookupOptions(pick_first=ns.pick == "first", create_missing=ns.create_missing),
         dry_run=ns.dry_run,

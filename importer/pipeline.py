@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from importer.checkpoint import Checkpoint
 from importer.close.api import CloseAPI
 from importer.contacts import ContactResolver, Unresolved
 from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
-from importer.model import Problem
+from importer.model import Message, Problem
 from importer.plan import Planned
 from importer.report import Report
 from importer.sources.blobs import BlobError
@@ -32,6 +33,8 @@ class SendOptions:
     concurrency: int = 8
     send_to_inbox: bool = False
     user_id: str | None = None
+    # Update (PUT) activities whose text or attachments changed since they were imported.
+    sync_edits: bool = False
     # List each lead's activities in Close before importing its chat (design.md, rule 7);
     # None: only when the checkpoint is new, the one case where it cannot know what Close holds.
     reconcile: bool | None = None
@@ -71,7 +74,9 @@ class Importer:
     async def run(self, planned: list[Planned]) -> None:
         done = self._checkpoint.state.done
         todo = [p for p in planned if p.external_id not in done]
-        self._report.skipped += len(planned) - len(todo)
+        changed = self._changed(planned) if self._options.sync_edits else []
+        self._report.skipped += len(planned) - len(todo) - len(changed)
+        await self._sync_edits(changed)
         in_run = self._wanted = {p.external_id for p in todo}
         ready: list[tuple[int, Planned]] = []
         waiting: dict[str, list[Planned]] = {}
@@ -173,6 +178,53 @@ class Importer:
         else:
             self._report.created += 1
 
+    def _changed(self, planned: list[Planned]) -> list[Planned]:
+        """Imported messages whose content differs from what was sent; unknown sums are not."""
+        state = self._checkpoint.state
+        return [
+            p
+            for p in planned
+            if p.external_id in state.done
+            and state.sums.get(p.external_id) not in (None, fingerprint(p.message))
+        ]
+
+    async def _sync_edits(self, changed: list[Planned]) -> None:
+        """PUT the new text and attachments of each changed message."""
+        slots = asyncio.Semaphore(self._options.concurrency)
+
+        async def update(p: Planned) -> None:
+            async with slots:
+                if self.stopping.is_set():
+                    return
+                try:
+                    attachments = [await self._uploads.attachment(a) for a in p.message.attachments]
+                    close_id = self._checkpoint.state.done[p.external_id]
+                    await self._api.update_whatsapp_message(
+                        close_id, {"message_markdown": p.message.text, "attachments": attachments}
+                    )
+                except (Rejected, BlobError) as exc:
+                    self._report.note(_problem(p, f"edit not synced: {exc}"))
+                    return
+                except AuthRefused as exc:
+                    self._report.key_refused = True
+                    self.stop(f"{exc}: check --api-key")
+                    return
+                except Unavailable as exc:
+                    self._report.note(_problem(p, f"edit not synced: {exc}"))
+                    self.stop(f"Close is unavailable ({exc}); rerun to resume")
+                    return
+                await self._checkpoint.append(
+                    {
+                        "op": "done",
+                        "id": p.external_id,
+                        "close": close_id,
+                        "sum": fingerprint(p.message),
+                    }
+                )
+                self._report.updated += 1
+
+        await asyncio.gather(*(update(p) for p in changed))
+
     async def _reconcile(self, lead_id: str) -> None:
         """Learn once per lead which of this run's messages Close already holds."""
         task = self._reconciled.get(lead_id)
@@ -218,7 +270,9 @@ class Importer:
                 attempt += 1
                 continue
             activity_id = str(activity["id"])
-            await self._checkpoint.append({"op": "done", "id": wa_id, "close": activity_id})
+            await self._checkpoint.append(
+                {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)}
+            )
             return activity_id
 
     async def _look_up(self, wa_id: str, *, second_look: bool) -> str | None:
@@ -276,6 +330,14 @@ class Importer:
             {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
         )
         (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
+
+
+def fingerprint(message: Message) -> str:
+    """What `--sync-edits` compares: the text and the attachments' names, types and sizes."""
+    parts = [message.text] + [
+        f"{a.filename}\0{a.content_type}\0{a.blob.size}" for a in message.attachments
+    ]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).hexdigest()
 
 
 def _seq(p: Planned) -> int:

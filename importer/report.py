@@ -17,6 +17,7 @@ from importer.model import Problem
 @dataclass(slots=True)
 class Report:
     created: int = 0
+    updated: int = 0  # --sync-edits: activities whose message changed since their import
     skipped: int = 0  # already in Close (checkpoint, reconciled, or found by a lookup)
     failed: int = 0  # sent and refused, or not sent because of Close; a rerun retries them
     rejected: int = 0  # bad input: unreadable lines, messages that cannot be imported as they are
@@ -46,6 +47,7 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         return {
             "created": self.created,
+            "updated": self.updated,
             "skipped": self.skipped,
             "failed": self.failed,
             "rejected": self.rejected,
@@ -78,6 +80,7 @@ class Report:
         verb = "would create" if self.dry_run else "created"
         parts = [
             f"{verb} {self.created}",
+            *([f"updated {self.updated}"] if self.updated else []),
             f"already imported {self.skipped}",
             f"failed {self.failed}",
             f"rejected {self.rejected}",

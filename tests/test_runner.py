@@ -259,3 +259,29 @@ def test_reconcile_imports_only_what_is_missing_from_a_partial_import(
     assert sorted(stored) == sorted(m["id"] for m in sample_messages())
     assert all(len(copies) == 1 for copies in stored.values())
     assert report(tmp_path)["created"] == len(sample_messages()) - 3
+
+
+def test_sync_edits_updates_changed_messages_in_place(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "archive"
+    shutil.copytree(SAMPLES / "media", folder / "media")
+    rows = [orjson.loads(line) for line in (SAMPLES / "maria-acme.jsonl").read_text().splitlines()]
+    source = folder / "chat.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    assert run(close_server, tmp_path, folder) == 0
+    rows[1]["text"] += " (edited: and your VAT number)"
+    source.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+
+    assert run(close_server, tmp_path, folder) == 0  # without the flag, nothing changes
+    assert report(tmp_path)["updated"] == 0
+    assert run(close_server, tmp_path, folder, extra=("--sync-edits",)) == 0
+
+    summary = report(tmp_path)
+    assert (summary["updated"], summary["created"], summary["skipped"]) == (1, 0, len(rows) - 1)
+    stored = by_external_id(close_server)
+    assert all(len(copies) == 1 for copies in stored.values())
+    assert stored[rows[1]["id"]][0]["message_markdown"].endswith("your VAT number)")
+    assert close_server.state.counters["updates"] == 1
+    assert run(close_server, tmp_path, folder, extra=("--sync-edits",)) == 0
+    assert close_server.state.counters["updates"] == 1

@@ -31,6 +31,12 @@ class CloseAPI:
         )
         return answer
 
+    async def update_whatsapp_message(self, activity_id: str, changes: dict[str, Any]) -> None:
+        # PUT sets fields to the values sent: sending the same twice is harmless.
+        await self.transport.request(
+            "PUT", f"{ACTIVITY_PATH}{activity_id}/", group="activity", json=changes, repeatable=True
+        )
+
     async def find_whatsapp_messages(self, external_id: str) -> list[dict[str, Any]]:
         """Every activity Close holds for one WhatsApp id (more than one means duplicates)."""
         return [
