@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from importer import mapping_template
 from importer.checkpoint import load_state
 from importer.contacts import LeadContact
 from importer.errors import UsageError
-from importer.plan import Plan, Window, make_plan
+from importer.plan import Planned, Planner, Window
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -35,7 +36,6 @@ class ChatSummary:
     replies_unresolved: int = 0
     attachments: int = 0
     attachment_bytes: int = 0
-    ids: set[str] = field(default_factory=set)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,10 +54,12 @@ class ChatSummary:
         }
 
 
-def summarise(plan: Plan) -> list[ChatSummary]:
+def summarise(messages: Iterable[Planned], ids: set[str]) -> list[ChatSummary]:
+    """Per-chat counts in one pass; `ids` (every id read, filled as `messages` is consumed)
+    settles, at the end, which replies point outside the sources."""
     chats: dict[tuple[str, str], ChatSummary] = {}
-    all_ids = {p.external_id for p in plan.messages}
-    for p in plan.messages:
+    replies: list[tuple[ChatSummary, str]] = []
+    for p in messages:
         m = p.message
         source = m.source.split(":", 1)[0] if ".zip:" in m.source else m.source
         key = (source, p.remote_phone)
@@ -71,9 +73,11 @@ def summarise(plan: Plan) -> list[ChatSummary]:
         chat.last = m.timestamp if chat.last is None else max(chat.last, m.timestamp)
         if m.reply_to:
             chat.replies += 1
-            chat.replies_unresolved += m.reply_to not in all_ids
+            replies.append((chat, m.reply_to))
         chat.attachments += len(m.attachments)
         chat.attachment_bytes += sum(a.blob.size for a in m.attachments)
+    for chat, parent in replies:
+        chat.replies_unresolved += parent not in ids
     return list(chats.values())
 
 
@@ -87,29 +91,31 @@ def inspect_sources(
     mapping: dict[str, LeadContact] | None = None,
     lookup: tuple[str, str] | None = None,
 ) -> int:
-    plan = make_plan(read_sources(sources, options), options, window)
+    planner = Planner(options, window)
+    messages = planner.messages(read_sources(sources, options))
+    phones = mapping_template.PhoneTable(mapping or {})
+    chats = summarise(phones.tap(messages) if template else messages, planner.ids)
     if template is not None:
-        rows = mapping_template.phone_rows(plan, mapping or {})
+        rows = phones.rows()
         if lookup is not None:
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
         print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
-    chats = summarise(plan)
     problems = [
         {"source": p.source, "line": p.line, "external_id": p.external_id, "reason": p.reason}
-        for p in plan.problems
+        for p in planner.problems
     ]
     if as_json:
         document = {
             "chats": [c.as_json() for c in chats],
-            "skipped": dict(sorted(plan.skipped.items())),
+            "skipped": dict(sorted(planner.skipped.items())),
             "problems": problems,
-            "date_order": {s.source: s.date_order for s in plan.sources if s.date_order},
-            "date_order_evidence": {s.source: s.evidence for s in plan.sources if s.date_order},
+            "date_order": {s.source: s.date_order for s in planner.sources if s.date_order},
+            "date_order_evidence": {s.source: s.evidence for s in planner.sources if s.date_order},
         }
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        for info in plan.sources:
+        for info in planner.sources:
             if info.date_order:
                 print(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
         for c in chats:
@@ -121,10 +127,10 @@ def inspect_sources(
                 f"({c.replies_unresolved} to messages not in the sources), "
                 f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"
             )
-        if plan.skipped:
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(plan.skipped.items()))
+        if planner.skipped:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(planner.skipped.items()))
             print(f"not imported by design: {kinds}")
-        for p in plan.problems:
+        for p in planner.problems:
             where = f"{p.source}:{p.line}" if p.line else p.source
             print(f"problem: {where}: {p.reason}")
         total = sum(c.messages for c in chats)

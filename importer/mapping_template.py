@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from importer.close.api import CloseAPI
 from importer.close.transport import Transport
 from importer.contacts import LeadContact
-from importer.plan import Plan
+from importer.plan import Planned
 
 COLUMNS = ["phone", "lead_id", "contact_id", "display_name", "messages", "first", "last", "close"]
 
@@ -27,13 +28,27 @@ class PhoneRow:
     close: str = ""  # what a lookup in Close found, when one was made
 
 
-def phone_rows(plan: Plan, mapping: dict[str, LeadContact]) -> list[PhoneRow]:
-    rows: dict[str, PhoneRow] = {}
-    for p in plan.messages:
-        row = rows.get(p.remote_phone)
+class PhoneTable:
+    """One row per remote phone, filled as messages stream past."""
+
+    def __init__(self, mapping: dict[str, LeadContact]):
+        self._mapping = mapping
+        self._rows: dict[str, PhoneRow] = {}
+
+    def tap(self, messages: Iterable[Planned]) -> Iterator[Planned]:
+        """Pass `messages` through, noting each on the way."""
+        for p in messages:
+            self._add(p)
+            yield p
+
+    def rows(self) -> list[PhoneRow]:
+        return sorted(self._rows.values(), key=lambda r: r.phone)
+
+    def _add(self, p: Planned) -> None:
+        row = self._rows.get(p.remote_phone)
         if row is None:
-            row = rows[p.remote_phone] = PhoneRow(p.remote_phone)
-            row.lead_id, row.contact_id = mapping.get(p.remote_phone, ("", ""))
+            row = self._rows[p.remote_phone] = PhoneRow(p.remote_phone)
+            row.lead_id, row.contact_id = self._mapping.get(p.remote_phone, ("", ""))
         row.messages += 1
         moment = p.message.timestamp
         row.first = moment if row.first is None else min(row.first, moment)
@@ -41,7 +56,6 @@ def phone_rows(plan: Plan, mapping: dict[str, LeadContact]) -> list[PhoneRow]:
         name = p.message.sender_name
         if name and p.direction == "incoming" and not row.display_name:
             row.display_name = name
-    return sorted(rows.values(), key=lambda r: r.phone)
 
 
 async def look_up(rows: list[PhoneRow], base_url: str, api_key: str) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from importer.checkpoint import Checkpoint
@@ -22,7 +23,7 @@ from importer.close.api import CloseAPI
 from importer.contacts import ContactResolver, Unresolved
 from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
 from importer.model import Message, Problem
-from importer.plan import Planned
+from importer.plan import Planned, send_order
 from importer.report import Report
 from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
@@ -78,14 +79,14 @@ class Importer:
         self._report.skipped += len(planned) - len(todo) - len(changed)
         await self._sync_edits(changed)
         in_run = self._wanted = {p.external_id for p in todo}
-        ready: list[tuple[int, Planned]] = []
+        ready: list[tuple[tuple[datetime, int], Planned]] = []
         waiting: dict[str, list[Planned]] = {}
         for p in todo:
             parent = p.message.reply_to
             if parent and parent in in_run and parent != p.external_id:
                 waiting.setdefault(parent, []).append(p)
             else:
-                ready.append((p.seq, p))
+                ready.append((send_order(p), p))
         heapq.heapify(ready)
 
         slots = asyncio.Semaphore(self._options.concurrency)
@@ -95,7 +96,7 @@ class Importer:
             running.discard(task)
             slots.release()
             for child in waiting.pop(planned.external_id, ()):
-                heapq.heappush(ready, (child.seq, child))
+                heapq.heappush(ready, (send_order(child), child))
 
         while not self.stopping.is_set():
             if not ready:
@@ -105,9 +106,9 @@ class Importer:
                 if not waiting:
                     break
                 # Only replies in a cycle are left (a answers b answers a): break it in plan order.
-                cycle = sorted((p for group in waiting.values() for p in group), key=_seq)
+                cycle = sorted((p for group in waiting.values() for p in group), key=send_order)
                 waiting.clear()
-                ready = [(p.seq, p) for p in cycle]
+                ready = [(send_order(p), p) for p in cycle]
                 heapq.heapify(ready)
             await slots.acquire()
             if self.stopping.is_set():
@@ -338,10 +339,6 @@ def fingerprint(message: Message) -> str:
         f"{a.filename}\0{a.content_type}\0{a.blob.size}" for a in message.attachments
     ]
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).hexdigest()
-
-
-def _seq(p: Planned) -> int:
-    return p.seq
 
 
 def _problem(p: Planned, reason: str) -> Problem:

@@ -9,7 +9,7 @@ sources (file order breaks ties; input need not be sorted).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,7 +31,7 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    seq: int  # position in send order
+    seq: int  # position in the input: breaks ties between equal timestamps
     message: Message
     direction: Direction
     local_phone: str  # E.164
@@ -50,42 +50,61 @@ class Plan:
     sources: list[SourceInfo] = field(default_factory=list)
 
 
+class Planner:
+    """Resolves messages one at a time, keeping only their ids (to refuse duplicates).
+
+    `inspect` and `--dry-run` stream through it in constant memory per message; `make_plan`
+    collects and orders what it yields for sending.
+    """
+
+    def __init__(self, options: ReadOptions, window: Window = Window()):
+        self.problems: list[Problem] = []
+        self.skipped: Counter[str] = Counter()
+        self.sources: list[SourceInfo] = []
+        self.ids: set[str] = set()
+        self._options = options
+        self._window = window
+        self._local = _phone(options.local_phone, options)
+        self._remote = _phone(options.remote_phone, options)
+
+    def messages(self, items: Iterable[object]) -> Iterator[Planned]:
+        """The plannable messages of `items`, in input order; the rest is tallied on self."""
+        for position, item in enumerate(items):
+            if isinstance(item, Message):
+                planned = self._plan(item, position)
+                if planned is not None:
+                    yield planned
+            elif isinstance(item, Problem):
+                self.problems.append(item)
+            elif isinstance(item, Skipped):
+                self.skipped[item.kind] += 1
+            elif isinstance(item, SourceInfo):
+                self.sources.append(item)
+
+    def _plan(self, message: Message, position: int) -> Planned | None:
+        if message.external_id in self.ids:
+            self.problems.append(_problem(message, "id already used by an earlier message"))
+            return None
+        self.ids.add(message.external_id)
+        if message.timestamp not in self._window:
+            self.skipped["outside window"] += 1
+            return None
+        resolved = _resolve_parties(message, self._options, self._local, self._remote)
+        if isinstance(resolved, str):
+            self.problems.append(_problem(message, resolved))
+            return None
+        return Planned(position, message, *resolved)
+
+
 def make_plan(items: Iterable[object], options: ReadOptions, window: Window = Window()) -> Plan:
-    """Fold a reader's items into a plan; every message not planned leaves a problem or a count."""
-    plan = Plan()
-    first_seen: dict[str, Message] = {}
-    pending: list[tuple[datetime, int, Message, Direction, str, str]] = []
-    local_default = _phone(options.local_phone, options)
-    remote_default = _phone(options.remote_phone, options)
-    for position, item in enumerate(items):
-        if isinstance(item, Problem):
-            plan.problems.append(item)
-        elif isinstance(item, Skipped):
-            plan.skipped[item.kind] += 1
-        elif isinstance(item, SourceInfo):
-            plan.sources.append(item)
-        elif isinstance(item, Message):
-            earlier = first_seen.get(item.external_id)
-            if earlier is not None:
-                plan.problems.append(
-                    _problem(item, f"id already used at {earlier.source} line {earlier.line}")
-                )
-                continue
-            first_seen[item.external_id] = item
-            if item.timestamp not in window:
-                plan.skipped["outside window"] += 1
-                continue
-            resolved = _resolve_parties(item, options, local_default, remote_default)
-            if isinstance(resolved, str):
-                plan.problems.append(_problem(item, resolved))
-                continue
-            pending.append((item.timestamp, position, item, *resolved))
-    pending.sort(key=lambda entry: (entry[0], entry[1]))
-    plan.messages = [
-        Planned(seq, message, direction, local, remote)
-        for seq, (_, _, message, direction, local, remote) in enumerate(pending)
-    ]
-    return plan
+    """Every message in send order: by timestamp, file order breaking ties."""
+    planner = Planner(options, window)
+    messages = sorted(planner.messages(items), key=send_order)
+    return Plan(messages, planner.problems, planner.skipped, planner.sources)
+
+
+def send_order(p: Planned) -> tuple[datetime, int]:
+    return p.message.timestamp, p.seq
 
 
 def _resolve_parties(

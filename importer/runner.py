@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions, load_mapping
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions
-from importer.plan import Plan, Window, make_plan
+from importer.plan import Plan, Planner, Window, make_plan
 from importer.report import Report, progress
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
@@ -58,36 +59,44 @@ async def run_import(config: RunConfig) -> Report:
     started = time.monotonic()
     report = Report(dry_run=config.dry_run)
     mapping = load_mapping(config.mapping, config.read.default_region) if config.mapping else {}
-    plan = await asyncio.to_thread(build_plan, config)
-    for problem in plan.problems:
-        report.reject(problem)
-    report.skipped_by_kind.update(plan.skipped)
     if config.dry_run:
-        _dry_run(config, plan, mapping, report)
+        await asyncio.to_thread(_dry_run, config, mapping, report)
     else:
+        plan = await asyncio.to_thread(build_plan, config)
+        _tally(report, plan.problems, plan.skipped)
         await _send(config, plan, mapping, report)
     report.elapsed_s = time.monotonic() - started
     return report
 
 
-def _dry_run(
-    config: RunConfig, plan: Plan, mapping: dict[str, LeadContact], report: Report
-) -> None:
+def _tally(report: Report, problems: list[Problem], skipped: Counter[str]) -> None:
+    for problem in problems:
+        report.reject(problem)
+    report.skipped_by_kind.update(skipped)
+
+
+def _dry_run(config: RunConfig, mapping: dict[str, LeadContact], report: Report) -> None:
+    """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
     resolver = ContactResolver(mapping, config.defaults, state.contacts)
-    hashes: set[tuple[str, str]] = set()
-    for p in plan.messages:
+    planner = Planner(config.read, config.window)
+    files: set[tuple[str, str]] = set()
+    unmapped: set[str] = set()
+    for p in planner.messages(read_sources(list(config.sources), config.read)):
         if p.external_id in state.done:
             report.skipped += 1
             continue
         report.created += 1
         for attachment in p.message.attachments:
-            hashes.add((str(attachment.blob.container), attachment.blob.member))
+            files.add((str(attachment.blob.container), attachment.blob.member))
         message = p.message
-        if resolver.resolve_offline(p.remote_phone, message.lead_id, message.contact_id) is None:
+        offline = resolver.resolve_offline(p.remote_phone, message.lead_id, message.contact_id)
+        if offline is None and p.remote_phone not in unmapped:
+            unmapped.add(p.remote_phone)
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
-    report.attachments_uploaded = len(hashes)
+    report.attachments_uploaded = len(files)
+    _tally(report, planner.problems, planner.skipped)
 
 
 async def _send(

@@ -285,3 +285,18 @@ def test_sync_edits_updates_changed_messages_in_place(
     assert close_server.state.counters["updates"] == 1
     assert run(close_server, tmp_path, folder, extra=("--sync-edits",)) == 0
     assert close_server.state.counters["updates"] == 1
+
+
+def test_dry_run_reads_and_counts_everything_and_sends_nothing(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    assert run(close_server, tmp_path, SAMPLES, extra=("--dry-run",)) == 0
+
+    assert sum(close_server.state.counters.values()) == 0
+    summary = report(tmp_path)
+    assert (summary["created"], summary["attachments_uploaded"]) == (len(sample_messages()), 3)
+    # Jonas is not in the mapping: said once, not once per message.
+    assert [p["reason"] for p in summary["problems"]] == [
+        "+493055550199 would be looked up in Close (no mapping for it)"
+    ]
+    assert not (tmp_path / "run.ckpt").exists()
