@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
+# A chat repeats its two phones in every message: parse each spelling once (parsing is ~40 µs).
+@functools.lru_cache(maxsize=65536)
 def to_e164(raw: str, default_region: str | None = None) -> str | None:
     """Return `raw` in E.164 (`+16503334444`), or None when it cannot be a phone number.
 
