@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import Iterator
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,8 @@ class CheckpointState:
         op = record.get("op")
         if op == "intent":
             wa_id = record["id"]
-            self.chats[wa_id] = record.get("chat", "")
+            # Thousands of messages share a chat: keep one copy of its name, not one per line.
+            self.chats[wa_id] = sys.intern(record.get("chat", ""))
             if wa_id not in self.done:
                 self.pending[wa_id] = self.chats[wa_id]
                 self.failed.pop(wa_id, None)
@@ -78,32 +79,36 @@ class CheckpointState:
         # Unknown ops come from newer versions; ignoring them keeps old runs readable.
 
 
-def _records(data: bytes) -> Iterator[dict[str, Any]]:
-    """Complete records of a journal; the torn last line of a killed writer is dropped."""
-    lines = data.split(b"\n")
-    # Whatever follows the last newline was being written when the process died.
-    for raw in lines[:-1]:
-        if not raw.strip():
-            continue
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue  # a torn line that a later run wrote past; nothing in it is trustworthy
-        if isinstance(record, dict):
-            yield record
+def _load(path: Path, state: CheckpointState) -> int:
+    """Apply the journal's complete records to `state`; the size of those records in bytes.
+
+    Read a line at a time: a journal of a million messages is ~200 MB. Whatever follows the last
+    newline was being written when a process died, and is dropped.
+    """
+    complete = 0
+    with path.open("rb") as journal:
+        for raw in journal:
+            if not raw.endswith(b"\n"):
+                break
+            complete += len(raw)
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # a torn line that a later run wrote past; nothing in it is trustworthy
+            if isinstance(record, dict):
+                state.apply(record)
+    return complete
 
 
 def load_state(path: Path) -> CheckpointState:
-    """Read a checkpoint without taking its lock (for `status`)."""
+    """Read a checkpoint without taking its lock (for `status` and `--dry-run`)."""
     state = CheckpointState()
     try:
-        data = path.read_bytes()
+        _load(path, state)
     except FileNotFoundError:
-        return state
+        pass
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from exc
-    for record in _records(data):
-        state.apply(record)
     return state
 
 
@@ -123,19 +128,18 @@ class Checkpoint:
     async def open(self) -> None:
         self._lock()
         try:
-            data = self.path.read_bytes() if self.path.exists() else b""
+            self.path.touch()
+            complete = _load(self.path, self.state)
+            if complete < self.path.stat().st_size:
+                # Cut the torn tail so the next record starts on a line of its own.
+                os.truncate(self.path, complete)
         except OSError as exc:
             self._unlock()
             raise CheckpointError(f"cannot read checkpoint {self.path}: {exc.strerror}") from exc
-        self.is_new = not data.strip()
-        for record in _records(data):
-            self.state.apply(record)
-        keep = data.rfind(b"\n") + 1
-        if keep < len(data):
-            # Cut the torn tail so the next record starts on a line of its own.
-            os.truncate(self.path, keep)
+        # New as far as messages go: it cannot tell what Close already holds.
+        self.is_new = not (self.state.done or self.state.pending or self.state.failed)
         self._file = await aiofiles.open(self.path, "ab", buffering=0)
-        if not data:
+        if complete == 0:
             await self.append({"op": "format", "format": FORMAT})
 
     async def close(self) -> None:
