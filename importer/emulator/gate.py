@@ -1,7 +1,8 @@
 """The checks every `/api/v1/` request passes before its handler, in the order Close applies them.
 
-Latency, then auth (401), then routing (404/405), then the rate limit (429), then injected 5xx;
-after the handler, a state-changing request may be cut off without an answer.
+Auth (401), then routing (404/405), then the rate limit (429), then injected 5xx; after the
+handler, a state-changing request may be cut off without an answer. Every answer is held back
+until `latency_ms` after the request arrived.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
@@ -76,12 +78,19 @@ def is_read(request: web.Request) -> bool:
 
 @web.middleware
 async def api_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.monotonic()
     try:
-        return await _gate(request, handler)
+        response = await _gate(request, handler)
     except ConnectionResetError:
         # The client died mid-request (tests kill importers on purpose): nobody is left to
         # answer and nothing went wrong here, so neither an answer nor an error log.
         return web.Response(status=400)
+    latency = request.app[STATE].config.latency_ms / 1000
+    if latency and request.path.startswith(API_PREFIX):
+        # The latency is the whole time to an answer, as a client sees a server's: this
+        # process's own work (one core for every request) is part of it, not added on top.
+        await asyncio.sleep(max(0.0, started + latency - time.monotonic()))
+    return response
 
 
 async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -92,8 +101,6 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = route_name(request)
     if route is not None:
         state.count_request(request.method, route)
-    if config.latency_ms:
-        await asyncio.sleep(config.latency_ms / 1000)
     key = api_key(request, config)
     if key is None:
         return error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -10,6 +11,8 @@ import phonenumbers
 _NOTATION = re.compile(r"\+?[0-9 ().\-]+")
 
 
+# Every create carries two phones, mostly the same few: parse each spelling once.
+@functools.lru_cache(maxsize=65536)
 def to_e164(raw: str) -> str | None:
     """`+16503334444` for any common notation of that number, or None when it is not a phone."""
     text = raw.strip()
@@ -27,6 +30,7 @@ def to_e164(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=65536)
 def formatted(e164: str) -> str:
     """The international display form Close returns in `*_formatted` fields."""
     number = phonenumbers.parse(e164, None)

@@ -99,7 +99,7 @@ class EmulatorState:
         self.load(self.config.data)
 
     def new_id(self, prefix: str) -> str:
-        return prefix + "".join(self.id_rng.choice(_ID_ALPHABET) for _ in range(43))
+        return prefix + "".join(self.id_rng.choices(_ID_ALPHABET, k=43))
 
     def user_for_key(self, key: str) -> str:
         """The Close user an API key belongs to; each distinct key is a user of its own."""
