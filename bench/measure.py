@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -108,11 +109,22 @@ def machine() -> dict[str, Any]:
             model = line.split(":", 1)[1].strip()
             break
     return {
+        # The tree is shared with others at work: say exactly which importer was measured.
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "uncommitted_importer_files": _git("status", "--porcelain", "--", "importer").splitlines(),
         "nproc": os.cpu_count(),
         "cpu": model,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
 
 
 def print_table(results: list[Measurement]) -> None:
@@ -129,6 +141,8 @@ def write_results(results: list[Measurement], *, quick: bool, path: Path = RESUL
         previous = orjson.loads(path.read_bytes()).get("measurements", [])
     ran = {m.scenario for m in results}
     kept = [m for m in previous if m["scenario"] not in ran]
+    if path.exists() and orjson.loads(path.read_bytes()).get("quick") != quick:
+        kept = []  # never mix smoke figures with real ones
     data = {
         "machine": machine(),
         "quick": quick,
