@@ -124,6 +124,7 @@ class Checkpoint:
         self._buffer: list[bytes] = []
         self._written: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._failure: CheckpointError | None = None
 
     async def open(self) -> None:
         self._lock()
@@ -140,26 +141,41 @@ class Checkpoint:
         self.is_new = not (self.state.done or self.state.pending or self.state.failed)
         self._file = await aiofiles.open(self.path, "ab", buffering=0)
         if complete == 0:
-            await self.append({"op": "format", "format": FORMAT})
+            self.record({"op": "format", "format": FORMAT})
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await asyncio.shield(self._flusher)
-        if self._file is not None:
-            await self._file.close()
-            self._file = None
-        self._unlock()
+        """Write what is still buffered, then let the lock go; raises if any write failed."""
+        try:
+            if self._flusher is not None:
+                await asyncio.shield(self._flusher)
+            if self._file is not None:
+                await self._file.close()
+                self._file = None
+        finally:
+            self._unlock()
+        if self._failure is not None:
+            raise self._failure
 
-    async def append(self, *records: dict[str, Any]) -> None:
-        """Write records and return once the OS has them; concurrent callers share one write."""
+    def record(self, *records: dict[str, Any]) -> None:
+        """Take records now and write them soon, in the next grouped write.
+
+        For results (done, fail, file, contact): losing the last few to a crash costs a lookup
+        or an upload on the next start, never a duplicate.
+        """
         for record in records:
             self.state.apply(record)
             self._buffer.append(orjson.dumps(record) + b"\n")
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def write_ahead(self, *records: dict[str, Any]) -> None:
+        """Write records and return once the OS has them (intents, before their request)."""
+        if self._failure is not None:
+            raise self._failure
         if self._written is None:
             self._written = asyncio.get_running_loop().create_future()
         written = self._written
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        self.record(*records)
         await asyncio.shield(written)
 
     async def _flush(self) -> None:
@@ -171,9 +187,11 @@ class Checkpoint:
             try:
                 await self._file.write(data)
             except OSError as exc:
-                error = CheckpointError(f"cannot write checkpoint {self.path}: {exc.strerror}")
+                self._failure = CheckpointError(
+                    f"cannot write checkpoint {self.path}: {exc.strerror}"
+                )
                 if written is not None:
-                    written.set_exception(error)
+                    written.set_exception(self._failure)
                 return
             if written is not None:
                 written.set_result(None)

@@ -21,7 +21,7 @@ from typing import Any
 from importer.checkpoint import Checkpoint
 from importer.close.api import CloseAPI
 from importer.contacts import ContactResolver, Unresolved
-from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
+from importer.errors import AnswerLost, AuthRefused, CheckpointError, Rejected, Unavailable
 from importer.model import Message, Problem
 from importer.plan import Planned, send_order
 from importer.report import Report
@@ -136,6 +136,9 @@ class Importer:
             await self._import_one(p)
         except _Stop:
             pass
+        except CheckpointError as exc:
+            self._report.not_attempted += 1
+            self.stop(f"{exc}: nothing more is sent until it can be written")
         finally:
             self._on_progress()
 
@@ -214,7 +217,7 @@ class Importer:
                     self._report.note(_problem(p, f"edit not synced: {exc}"))
                     self.stop(f"Close is unavailable ({exc}); rerun to resume")
                     return
-                await self._checkpoint.append(
+                self._checkpoint.record(
                     {
                         "op": "done",
                         "id": p.external_id,
@@ -243,7 +246,7 @@ class Importer:
             if wa_id in self._wanted and wa_id not in done:
                 found.append({"op": "done", "id": wa_id, "close": activity["id"]})
         if found:
-            await self._checkpoint.append(*found)
+            self._checkpoint.record(*found)
 
     async def _create(self, p: Planned, payload: dict[str, Any]) -> str | None:
         """Create the activity once; None when Close turned out to hold it already."""
@@ -252,9 +255,9 @@ class Importer:
             # An earlier run sent this and died before hearing back: ask before resending.
             existing = await self._look_up(wa_id, second_look=False)
             if existing is not None:
-                await self._checkpoint.append({"op": "done", "id": wa_id, "close": existing})
+                self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
                 return None
-        await self._checkpoint.append({"op": "intent", "id": wa_id, "chat": p.remote_phone})
+        await self._checkpoint.write_ahead({"op": "intent", "id": wa_id, "chat": p.remote_phone})
         attempt = 0
         while True:
             try:
@@ -265,13 +268,13 @@ class Importer:
             except AnswerLost:
                 existing = await self._look_up(wa_id, second_look=True)
                 if existing is not None:
-                    await self._checkpoint.append({"op": "done", "id": wa_id, "close": existing})
+                    self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
                     return existing
                 await self._api.transport.pause_after_failure(attempt)
                 attempt += 1
                 continue
             activity_id = str(activity["id"])
-            await self._checkpoint.append(
+            self._checkpoint.record(
                 {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)}
             )
             return activity_id
@@ -327,7 +330,7 @@ class Importer:
         return payload
 
     async def _fail(self, p: Planned, reason: str, *, rejected: bool = False) -> None:
-        await self._checkpoint.append(
+        self._checkpoint.record(
             {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
         )
         (self._report.reject if rejected else self._report.fail)(_problem(p, reason))

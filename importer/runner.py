@@ -117,7 +117,7 @@ async def _send(
 
             async def remember(phone: str, found: LeadContact) -> None:
                 lead, contact = found
-                await checkpoint.append(
+                checkpoint.record(
                     {"op": "contact", "phone": phone, "lead": lead, "contact": contact}
                 )
 

@@ -54,5 +54,5 @@ class Uploads:
             lambda: open_blob(attachment.blob),
         )
         self._on_upload()
-        await self._checkpoint.append({"op": "file", "sha": sha, "url": url, "at": time.time()})
+        self._checkpoint.record({"op": "file", "sha": sha, "url": url, "at": time.time()})
         return url

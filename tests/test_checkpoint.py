@@ -53,7 +53,7 @@ async def test_appending_after_a_torn_line_starts_a_fresh_line(tmp_path: Path) -
     path.write_bytes(journal([{"op": "done", "id": "a", "close": "acti_a"}]) + b'{"op":"do')
     checkpoint = Checkpoint(path)
     await checkpoint.open()
-    await checkpoint.append({"op": "done", "id": "b", "close": "acti_b"})
+    await checkpoint.write_ahead({"op": "done", "id": "b", "close": "acti_b"})
     await checkpoint.close()
 
     assert load_state(path).done == {"a": "acti_a", "b": "acti_b"}
@@ -67,7 +67,10 @@ async def test_concurrent_appends_all_reach_the_file(tmp_path: Path) -> None:
     checkpoint = Checkpoint(path)
     await checkpoint.open()
     await asyncio.gather(
-        *(checkpoint.append({"op": "done", "id": str(n), "close": f"acti_{n}"}) for n in range(500))
+        *(
+            checkpoint.write_ahead({"op": "done", "id": str(n), "close": f"acti_{n}"})
+            for n in range(500)
+        )
     )
     await checkpoint.close()
 
@@ -84,3 +87,16 @@ async def test_a_second_writer_is_refused_and_the_lock_goes_with_the_first(tmp_p
     again = Checkpoint(tmp_path / "c.ckpt")
     await again.open()
     await again.close()
+
+
+async def test_results_are_written_without_waiting_and_all_reach_the_file(tmp_path: Path) -> None:
+    checkpoint = Checkpoint(tmp_path / "c.ckpt")
+    await checkpoint.open()
+    for n in range(100):
+        checkpoint.record({"op": "done", "id": str(n), "close": f"acti_{n}"})
+    await checkpoint.write_ahead({"op": "intent", "id": "x", "chat": "+1"})
+    # The write-ahead record is on disk, and so is everything recorded before it.
+    on_disk = load_state(tmp_path / "c.ckpt")
+    assert len(on_disk.done) == 100
+    assert "x" in on_disk.pending
+    await checkpoint.close()
