@@ -133,18 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="write a CSV of every remote phone (name, messages, first/last) to fill in and pass "
         "as --mapping; with --api-key, what Close knows of each phone is filled in",
     )
-    inspect.add_argument(
-        "--api-key",
-        default=os.environ.get("CLOSE_API_KEY"),
-        metavar="KEY",
-        help="with --mapping-template: look each phone up in Close (env CLOSE_API_KEY)",
-    )
-    inspect.add_argument(
-        "--base-url",
-        default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
-        metavar="URL",
-        help="API root for those lookups (env CLOSE_BASE_URL)",
-    )
+    _add_credentials(inspect, "with --mapping-template: look each phone up in Close")
     inspect.set_defaults(handler=_cmd_inspect, subparser=inspect)
 
     status = commands.add_parser("status", help="summarise a checkpoint")
@@ -183,7 +172,7 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="request-level logs on stderr")
 
 
-def _add_target(p: argparse.ArgumentParser) -> None:
+def _add_credentials(p: argparse.ArgumentParser, key_help: str) -> None:
     p.add_argument(
         "--base-url",
         default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
@@ -194,8 +183,12 @@ def _add_target(p: argparse.ArgumentParser) -> None:
         "--api-key",
         default=os.environ.get("CLOSE_API_KEY"),
         metavar="KEY",
-        help="Close API key (env CLOSE_API_KEY); required unless --dry-run",
+        help=f"Close API key (env CLOSE_API_KEY); {key_help}",
     )
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    _add_credentials(p, "required unless --dry-run")
     p.add_argument(
         "--checkpoint",
         type=Path,

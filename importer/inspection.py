@@ -18,6 +18,7 @@ from importer.checkpoint import load_state
 from importer.contacts import LeadContact
 from importer.errors import UsageError
 from importer.plan import Planned, Planner, Window
+from importer.report import problem_json
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -101,10 +102,7 @@ def inspect_sources(
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
         print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
-    problems = [
-        {"source": p.source, "line": p.line, "external_id": p.external_id, "reason": p.reason}
-        for p in planner.problems
-    ]
+    problems = [problem_json(p) for p in planner.problems]
     if as_json:
         document = {
             "chats": [c.as_json() for c in chats],

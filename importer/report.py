@@ -59,15 +59,7 @@ class Report:
             "skipped_by_kind": dict(sorted(self.skipped_by_kind.items())),
             "stopped_because": self.stopped_because,
             "interrupted": self.interrupted,
-            "problems": [
-                {
-                    "source": p.source,
-                    "line": p.line,
-                    "external_id": p.external_id,
-                    "reason": p.reason,
-                }
-                for p in self.problems
-            ],
+            "problems": [problem_json(p) for p in self.problems],
         }
 
     def write(self, path: Path) -> None:
@@ -104,6 +96,16 @@ class Report:
         print(self.summary(), file=out)
         if self.stopped_because:
             print(self.stopped_because, file=out)
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A problem as the report and `inspect --json` show it (interface.md)."""
+    return {
+        "source": problem.source,
+        "line": problem.line,
+        "external_id": problem.external_id,
+        "reason": problem.reason,
+    }
 
 
 def progress(total: int, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
