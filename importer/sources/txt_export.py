@@ -27,12 +27,24 @@ from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_o
 OpenText = Callable[[], TextIO]
 MediaLookup = Callable[[str], Blob | None]
 _UTC = ZoneInfo("UTC")
+# WhatsApp caps a message at 65,536 characters. Far more is a broken or hostile file (a zip
+# member may expand to gigabytes of one "line"), which must not be held in memory whole.
+MAX_MESSAGE_CHARS = 1024 * 1024
+_SKIP_CHARS = 64 * 1024
 
 
-def _lines(open_text: OpenText) -> Iterator[tuple[int, str]]:
+def _lines(open_text: OpenText) -> Iterator[tuple[int, str | None]]:
+    """Numbered lines without their ending; None for a line too long for a chat, left unread."""
     with open_text() as stream:
-        for number, line in enumerate(stream, start=1):
-            yield number, line.rstrip("\r\n")
+        number = 0
+        while line := stream.readline(MAX_MESSAGE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_MESSAGE_CHARS and not line.endswith("\n"):
+                while (rest := stream.readline(_SKIP_CHARS)) and not rest.endswith("\n"):
+                    pass
+                yield number, None
+            else:
+                yield number, line.rstrip("\r\n")
 
 
 def _kind(header: Header, text: str) -> str | None:
@@ -53,7 +65,7 @@ def _survey(
     dates = DateStats()
     others: dict[str, tuple[str, bool, bool]] = {}
     for number, line in _lines(open_text):
-        header = parse_header(line)
+        header = parse_header(line) if line is not None else None
         if header is None:
             continue
         as_dmy = local_time(header, True, _UTC) is not None
@@ -103,6 +115,18 @@ class _Pending:
     header: Header
     when: datetime
     lines: list[str] = field(default_factory=list)
+    size: int = 0  # characters so far, to refuse a message no phone could have written
+    too_long_at: int | None = None  # the line that made it too long
+
+    def add(self, number: int, line: str | None) -> None:
+        if self.too_long_at is not None:
+            return
+        self.size += len(line) + 1 if line is not None else MAX_MESSAGE_CHARS
+        if line is None or self.size > MAX_MESSAGE_CHARS:
+            self.too_long_at = number
+            self.lines.clear()
+        else:
+            self.lines.append(clean_body(line))
 
 
 class _Reader:
@@ -127,7 +151,7 @@ class _Reader:
         pending: _Pending | None = None
         garbage: tuple[int, int] | None = None  # first line, count before the first header
         for number, line in _lines(open_text):
-            header = parse_header(line)
+            header = parse_header(line) if line is not None else None
             when = None
             if header is not None:
                 when = local_time(header, self._decision.day_first, self._options.timezone)
@@ -137,16 +161,16 @@ class _Reader:
                 elif garbage is not None:
                     yield self._garbage_problem(garbage)
                     garbage = None
-                pending = _Pending(number, header, when)
+                pending = _Pending(number, header, when, size=len(header.body))
             elif pending is not None:
-                word = unknown_period(line) if header is None else None
+                word = unknown_period(line) if line is not None and header is None else None
                 if word is not None:
                     reason = (
                         f"time with unknown day period {word!r}: line kept in the message before"
                     )
                     yield Problem(self._source, number, reason)
-                pending.lines.append(clean_body(line))
-            elif line.strip():
+                pending.add(number, line)
+            elif line is None or line.strip():
                 garbage = (garbage[0], garbage[1] + 1) if garbage else (number, 1)
         if pending is not None:
             yield from self._finish(pending)
@@ -160,6 +184,13 @@ class _Reader:
 
     def _finish(self, pending: _Pending) -> Iterator[Item]:
         header, line = pending.header, pending.line
+        if pending.too_long_at is not None:
+            reason = (
+                f"message longer than {MAX_MESSAGE_CHARS} characters (at line "
+                f"{pending.too_long_at}); not imported"
+            )
+            yield Problem(self._source, line, reason)
+            return
         text = without_edited_marker("\n".join([header.body, *pending.lines]).rstrip())
         kind = _kind(header, text)
         if kind is not None or header.sender is None:

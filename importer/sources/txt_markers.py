@@ -69,11 +69,15 @@ _GROUP_EVENT = re.compile(
     r".+ (?:added|removed|left|joined|hinzugefügt|entfernt|verlassen|beigetreten)\b.*", _I
 )
 
-_OMITTED = re.compile(
-    r"<[^<>]*(?:omitted|ausgeschlossen|weggelassen|omitido|omitida|omis|oculta|omesso)>"
-    r"|(?:.+ • .+ )?(?:image|photo|video|audio|sticker|GIF|document|video note|contact card"
+_OMITTED_TAG = re.compile(
+    r"<[^<>]*(?:omitted|ausgeschlossen|weggelassen|omitido|omitida|omis|oculta|omesso)>", _I
+)
+# At the end of the line, after an optional document description (`a.pdf • 3 pages `), which
+# is checked by hand: a leading `(?:.+ • .+ )?` takes quadratic time on a line of bullets.
+_OMITTED_WORDS = re.compile(
+    r"(?:^| )(?:image|photo|video|audio|sticker|GIF|document|video note|contact card"
     r"|Kontaktkarte|Bild|Dokument|imagen|vídeo|documento)"
-    r" (?:omitted|weggelassen|omitido|omitida)",
+    r" (?:omitted|weggelassen|omitido|omitida)\Z",
     _I,
 )
 _ANDROID_ATTACHED = re.compile(
@@ -81,8 +85,10 @@ _ANDROID_ATTACHED = re.compile(
     r"|arquivo anexado|file allegato)\)",
     _I,
 )
+# A document's description (`report.pdf • 2 pages `) may precede the tag on its line; it is
+# looked for by hand, as a leading optional group would make every search quadratic.
 _IOS_ATTACHED = re.compile(
-    r"(?P<desc>[^\n<]* • [^\n<]*)?<(?:attached|Anhang|adjunto|allegato|anexo|pièce jointe"
+    r"<(?:attached|Anhang|adjunto|allegato|anexo|pièce jointe"
     r"|附件|添付ファイル|첨부 파일|첨부)\s*[:\uff1a]\s*(?P<name>[^<>\n]+?)\s*>",
     _I,
 )
@@ -129,17 +135,33 @@ class Media:
     placeholder: str
 
 
+def _is_omitted(line: str) -> bool:
+    """Whether a (cleaned, stripped) first line is a placeholder for media left out."""
+    if _OMITTED_TAG.fullmatch(line):
+        return True
+    words = _OMITTED_WORDS.search(line)
+    if words is None:
+        return False
+    description = line[: words.start()]
+    # Nothing before the words, or `something • something` (both sides non-empty).
+    return not description or " • " in description[1:-1]
+
+
 def media_of(body: str) -> Media | None:
     """The media a body refers to, or None for a plain text message."""
     first, _, rest = body.partition("\n")
     stripped = clean(first).strip()
-    if _OMITTED.fullmatch(stripped):
+    if _is_omitted(stripped):
         return Media(None, rest.strip("\n"), first.strip())
     android = _ANDROID_ATTACHED.fullmatch(first.strip())
     if android is not None:
         return Media(android["name"].strip(), rest.strip("\n"), first.strip())
     ios = _IOS_ATTACHED.search(body)
-    if ios is not None:
-        caption = (body[: ios.start()] + body[ios.end() :]).strip()
-        return Media(clean(ios["name"]).strip(), caption, ios.group(0).strip())
-    return None
+    if ios is None:
+        return None
+    start = ios.start()
+    run = max(body.rfind("\n", 0, start), body.rfind("<", 0, start)) + 1
+    if " • " in body[run:start]:
+        start = run
+    caption = (body[:start] + body[ios.end() :]).strip()
+    return Media(clean(ios["name"]).strip(), caption, body[start : ios.end()].strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import TextIO
 
@@ -10,7 +11,8 @@ import pytest
 
 from importer.model import Blob, Message, SourceInfo
 from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES, ReadOptions
-from importer.sources.txt_export import read_txt_export
+from importer.sources.txt_export import MAX_MESSAGE_CHARS, read_txt_export
+from importer.sources.txt_markers import media_of
 from tests.sources.test_txt_support import blob, read
 
 LRM = "\u200e"
@@ -372,3 +374,67 @@ def test_older_ios_group_events_without_sender_are_system() -> None:
     result = read(text)
     assert [(s.line, s.kind) for s in result.skipped] == [(1, "system"), (2, "system")]
     assert [m.sender_name for m in result.messages] == ["Ann"]
+
+
+@pytest.mark.parametrize("unit", [" • ", "a", "<", " (", "a b ", "<attached: ", "x.pdf • "])
+def test_long_bodies_of_repeated_pieces_are_read_in_linear_time(unit: str) -> None:
+    # WhatsApp allows 65,536 characters; a pattern that backtracks would take minutes here.
+    body = (unit * (65_536 // len(unit) + 1))[:65_536]
+    started = time.monotonic()
+    result = read(f"13/01/2023, 10:00 - Ann: {body}\n13/01/2023, 10:01 - Ann: next\n")
+    assert time.monotonic() - started < 2
+    assert result.messages[-1].text == "next"
+
+
+def test_a_line_too_long_for_any_chat_refuses_its_message_without_holding_it() -> None:
+    line = "x" * (MAX_MESSAGE_CHARS + 10)
+    text = f"13/01/2023, 10:00 - Ann: first\n{line}\nmore\n13/01/2023, 10:01 - Ann: next\n"
+    result = read(text)
+    assert [m.text for m in result.messages] == ["next"]
+    (problem,) = result.problems
+    assert (problem.line, problem.reason) == (
+        1,
+        f"message longer than {MAX_MESSAGE_CHARS} characters (at line 2); not imported",
+    )
+
+
+def test_a_message_of_too_many_lines_is_refused() -> None:
+    lines = "ab\n" * (MAX_MESSAGE_CHARS // 3 + 1)
+    result = read(f"13/01/2023, 10:00 - Ann: start\n{lines}13/01/2023, 10:01 - Ann: next\n")
+    assert [m.text for m in result.messages] == ["next"]
+    assert [p.line for p in result.problems] == [1]
+    assert result.problems[0].reason.startswith("message longer than")
+
+
+def test_a_too_long_line_before_any_header_is_an_unread_line() -> None:
+    result = read("y" * (MAX_MESSAGE_CHARS + 1) + "\n13/01/2023, 10:01 - Ann: hi\n")
+    assert [m.text for m in result.messages] == ["hi"]
+    assert [(p.line, p.reason) for p in result.problems] == [
+        (1, "a line before the first message header not read")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "placeholder", "caption"),
+    [
+        ("report.pdf • 2 pages <attached: 00000004-report.pdf>", None, ""),
+        (
+            "a • b <x> c <attached: 00000004-r.pdf> cap",
+            "<attached: 00000004-r.pdf>",
+            "a • b <x> c  cap",
+        ),
+        ("Angebot.pdf • 3 Seiten document omitted", "Angebot.pdf • 3 Seiten document omitted", ""),
+        (" • image omitted", None, None),
+        ("image omitted", "image omitted", ""),
+    ],
+)
+def test_document_descriptions_belong_to_their_placeholder(
+    body: str, placeholder: str | None, caption: str | None
+) -> None:
+    found = media_of(body)
+    if caption is None:
+        assert found is None
+        return
+    assert found is not None
+    assert found.placeholder == (placeholder or body)
+    assert found.caption == caption
