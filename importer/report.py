@@ -85,7 +85,8 @@ class Report:
             parts.append(f"not messages: {kinds}")
         return f"{', '.join(parts)} in {self.elapsed_s:.1f} s"
 
-    def print(self, out: TextIO = sys.stderr, max_problems: int = 20) -> None:
+    def print(self, out: TextIO | None = None, max_problems: int = 20) -> None:
+        out = out or sys.stderr
         for problem in self.problems[:max_problems]:
             where = f"{problem.source}:{problem.line}" if problem.line else problem.source
             ident = f" [{problem.external_id}]" if problem.external_id else ""

@@ -158,3 +158,26 @@ def test_sigint_stops_cleanly_with_130_and_a_rerun_resumes(slow_close: str, tmp_
 
     assert start_run(slow_close, tmp_path).wait(120) == 0
     assert_exactly_once(slow_close, rows)
+
+
+def test_a_second_run_is_refused_while_the_first_lives_and_not_after_it_is_killed(
+    slow_close: str, tmp_path: Path
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 400)
+    first = start_run(slow_close, tmp_path)
+    while created(slow_close) < 20:
+        time.sleep(0.01)
+
+    second = subprocess.run(
+        [sys.executable, "-m", "importer", "run", str(tmp_path / "chat.jsonl"),
+         "--api-key", API_KEY, "--base-url", slow_close + "/api/v1",
+         "--checkpoint", str(tmp_path / "run.ckpt")],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    assert second.returncode == 2
+    assert f"pid {first.pid}" in second.stderr
+
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    assert start_run(slow_close, tmp_path).wait(120) == 0
+    assert_exactly_once(slow_close, rows)

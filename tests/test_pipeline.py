@@ -65,15 +65,21 @@ def assert_exactly_once(emu: Emulator, rows: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("drop_rate", "fail_rate"),
-    [(0.3, 0.0), (0.0, 0.3), (0.2, 0.2)],
-    ids=["answers-dropped", "5xx-before-change", "both"],
+    ("drop_rate", "fail_rate", "rate_limit"),
+    [(0.3, 0.0, None), (0.0, 0.3, None), (0.2, 0.2, None), (0.2, 0.2, 25)],
+    ids=["answers-dropped", "5xx-before-change", "both", "both-and-rate-limited"],
 )
 async def test_lost_answers_and_5xx_still_import_each_message_once(
-    seed: dict[str, Any], tmp_path: Path, drop_rate: float, fail_rate: float
+    seed: dict[str, Any],
+    tmp_path: Path,
+    drop_rate: float,
+    fail_rate: float,
+    rate_limit: int | None,
 ) -> None:
     rows = write_chat(tmp_path / "chat.jsonl", 60)
-    faults = EmulatorConfig(data=seed, seed=7, drop_rate=drop_rate, fail_rate=fail_rate)
+    faults = EmulatorConfig(
+        data=seed, seed=7, drop_rate=drop_rate, fail_rate=fail_rate, rate_limit=rate_limit
+    )
     async with Emulator(faults) as emu:
         report = await run_import(config(emu, tmp_path, tmp_path / "chat.jsonl"))
 

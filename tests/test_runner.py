@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from importer.cli import main
-from importer.emulator import Emulator
-from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
+from importer.emulator import Emulator, EmulatorConfig
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator
 
 
 def sample_messages() -> list[dict[str, Any]]:
@@ -300,3 +300,46 @@ def test_dry_run_reads_and_counts_everything_and_sends_nothing(
         "+493055550199 would be looked up in Close (no mapping for it)"
     ]
     assert not (tmp_path / "run.ckpt").exists()
+
+
+@pytest.mark.parametrize(
+    ("age_h", "uploads"), [(1, 0), (25, 1)], ids=["fresh-reused", "stale-redone"]
+)
+def test_uploaded_files_are_reused_only_within_closes_24_hours(
+    close_server: Emulator, tmp_path: Path, age_h: int, uploads: int
+) -> None:
+    folder = tmp_path / "archive"
+    shutil.copytree(SAMPLES / "media", folder / "media")
+    message = {
+        "id": "first",
+        "timestamp": 1709578800,
+        "direction": "incoming",
+        "remote_phone": "+16505550123",
+        "attachments": [{"path": "media/storefront.png"}],
+    }
+    (folder / "a.jsonl").write_bytes(orjson.dumps(message) + b"\n")
+    assert run(close_server, tmp_path, folder) == 0
+    journal = tmp_path / "run.ckpt"
+    lines = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
+    for line in lines:
+        if line.get("op") == "file":
+            line["at"] -= age_h * 3600
+    journal.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    (folder / "b.jsonl").write_bytes(orjson.dumps({**message, "id": "second"}) + b"\n")
+    before = close_server.state.counters["uploads"]
+
+    assert run(close_server, tmp_path, folder) == 0
+
+    assert close_server.state.counters["uploads"] - before == uploads
+    assert report(tmp_path)["created"] == 1
+
+
+def test_a_refused_key_is_one_clear_line_exit_2_and_never_echoed(
+    seed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ThreadedEmulator(EmulatorConfig(data=seed, api_key="the-real-one")) as emu:
+        assert run(emu, tmp_path, SAMPLES, extra=("--verbose",)) == 2
+        assert emu.state.activities == {}
+    out, err = capsys.readouterr()
+    assert "refused the API key" in err
+    assert API_KEY not in out + err + (tmp_path / "report.json").read_text()
