@@ -294,7 +294,7 @@ def test_missing_media_file_is_a_problem_naming_file_and_line(
     assert problem["source"] == f"{source}:_chat.txt"
     assert problem["line"] == 9
     assert lost in problem["reason"]
-    assert "not in the archive" in problem["reason"]
+    assert problem["reason"] == f"attachment '{lost}' not found in {source.name}"
     stored = activities(close_server)
     # The other messages are in Close; the one without its file keeps its text, no attachment.
     assert len(stored) == 6

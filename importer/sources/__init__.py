@@ -26,7 +26,7 @@ _TXT_EXPORT = "importer.sources.txt_export"
 _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
 
 ReadTxtExport = Callable[
-    [Callable[[], TextIO], str, ReadOptions, Callable[[str], Blob | None]], Iterable[Item]
+    [Callable[[], TextIO], str, ReadOptions, Callable[[str], Blob | str | None]], Iterable[Item]
 ]
 
 

@@ -55,10 +55,9 @@ class Entry:
         # A stray invalid byte should cost one character, not the whole export.
         return io.TextIOWrapper(self.open_binary(), encoding="utf-8-sig", errors="replace")
 
-    def named(self, name: str) -> Blob | None:
+    def named(self, name: str) -> Blob | str:
         """A file mentioned by name in a text export, beside it in the same container."""
-        found = self.files.attachment(name)
-        return found if isinstance(found, Blob) else None
+        return self.files.attachment(name)
 
 
 def check_source(path: Path) -> None:

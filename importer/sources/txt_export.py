@@ -25,7 +25,8 @@ from importer.sources.txt_markers import is_system_text, media_of, skip_kind, wi
 from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_of, sender_key
 
 OpenText = Callable[[], TextIO]
-MediaLookup = Callable[[str], Blob | None]
+# A file named in the export: found, or why not (None: simply absent).
+MediaLookup = Callable[[str], Blob | str | None]
 _UTC = ZoneInfo("UTC")
 # WhatsApp caps a message at 65,536 characters. Far more is a broken or hostile file (a zip
 # member may expand to gigabytes of one "line"), which must not be held in memory whole.
@@ -203,8 +204,8 @@ class _Reader:
         missing: str | None = None
         if found is not None and found.name is not None:
             blob = self._media(found.name)
-            if blob is None:
-                missing = found.name
+            if not isinstance(blob, Blob):
+                missing = blob or f"attachment {found.name} not in the archive"
                 text = "\n".join(filter(None, [f"<attached: {found.name}>", found.caption]))
             else:
                 content_type = mimetypes.guess_type(found.name, strict=False)[0]
@@ -230,8 +231,7 @@ class _Reader:
             yield Problem(self._source, line, f"{attachments[0].filename}: {too_big}", external_id)
             return
         if missing is not None:
-            reason = f"attachment {missing} not in the archive"
-            yield Problem(self._source, line, reason, external_id)
+            yield Problem(self._source, line, missing, external_id)
         yield Message(
             external_id=external_id,
             timestamp=pending.when,

@@ -328,10 +328,12 @@ def test_text_exports_in_a_zip_are_found_by_content_and_name(
     renamed = fake_txt_export[1]
     expected = "[20.06.19, 16:00:15] Loris: hi\n[20.06.19, 16:01:00] Ann: \u200e<attached: a.jpg>\n"
     assert renamed["texts"] == (expected, expected)
-    media: Callable[[str], Blob | None] = renamed["media"]
+    media: Callable[[str], Blob | str] = renamed["media"]
     assert media("00000001-PHOTO.jpg") == Blob(archive.absolute(), "00000001-PHOTO.jpg", 3)
-    assert media("missing.jpg") is None
-    assert media("../00000001-PHOTO.jpg") is None
+    assert media("missing.jpg") == f"attachment 'missing.jpg' not found in {archive.name}"
+    assert media("../00000001-PHOTO.jpg") == (
+        f"attachment path '../00000001-PHOTO.jpg' leads outside {archive.name}"
+    )
 
 
 def test_text_exports_in_a_folder_and_given_directly(
@@ -346,9 +348,11 @@ def test_text_exports_in_a_folder_and_given_directly(
     direct.write_text("anything at all\n")
     items = read(tmp_path / "chat", direct)
     assert [i.source for i in items if isinstance(i, Skipped)] == [str(export), str(direct)]
-    media: Callable[[str], Blob | None] = fake_txt_export[0]["media"]
+    media: Callable[[str], Blob | str] = fake_txt_export[0]["media"]
     assert media("IMG-1.jpg") == Blob(tmp_path.absolute() / "chat", "IMG-1.jpg", 3)
-    assert media("../secret.jpg") is None
+    assert media("../secret.jpg") == (
+        f"attachment path '../secret.jpg' leads outside {tmp_path.absolute() / 'chat'}"
+    )
 
 
 def test_text_exports_without_their_reader_are_a_problem(
