@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from importer.checkpoint import Checkpoint
+from importer.checkpoint import Checkpoint, CheckpointState
 from importer.close.api import CloseAPI
 from importer.contacts import ContactResolver, Unresolved
 from importer.errors import AnswerLost, AuthRefused, CheckpointError, Rejected, Unavailable
@@ -183,14 +183,8 @@ class Importer:
             self._report.created += 1
 
     def _changed(self, planned: list[Planned]) -> list[Planned]:
-        """Imported messages whose content differs from what was sent; unknown sums are not."""
         state = self._checkpoint.state
-        return [
-            p
-            for p in planned
-            if p.external_id in state.done
-            and state.sums.get(p.external_id) not in (None, fingerprint(p.message))
-        ]
+        return [p for p in planned if p.external_id in state.done and is_changed(state, p)]
 
     async def _sync_edits(self, changed: list[Planned]) -> None:
         """PUT the new text and attachments of each changed message."""
@@ -334,6 +328,11 @@ class Importer:
             {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
         )
         (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
+
+
+def is_changed(state: CheckpointState, p: Planned) -> bool:
+    """Whether an imported message differs from what was sent; unknown sums do not count."""
+    return state.sums.get(p.external_id) not in (None, fingerprint(p.message))
 
 
 def fingerprint(message: Message) -> str:

@@ -9,7 +9,7 @@ sources (file order breaks ties; input need not be sorted).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +48,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     sources: list[SourceInfo] = field(default_factory=list)
+    not_needed: int = 0  # messages read but left out by `make_plan`'s `needed`
 
 
 class Planner:
@@ -96,11 +97,27 @@ class Planner:
         return Planned(position, message, *resolved)
 
 
-def make_plan(items: Iterable[object], options: ReadOptions, window: Window = Window()) -> Plan:
-    """Every message in send order: by timestamp, file order breaking ties."""
+def make_plan(
+    items: Iterable[object],
+    options: ReadOptions,
+    window: Window = Window(),
+    needed: Callable[[Planned], bool] = lambda _: True,
+) -> Plan:
+    """The messages `needed` keeps, in send order: by timestamp, file order breaking ties.
+
+    Only those are held in memory (sending in order needs them all at hand); the rest, such as
+    what the checkpoint says is imported already, are counted as they stream past.
+    """
     planner = Planner(options, window)
-    messages = sorted(planner.messages(items), key=send_order)
-    return Plan(messages, planner.problems, planner.skipped, planner.sources)
+    kept: list[Planned] = []
+    left = 0
+    for p in planner.messages(items):
+        if needed(p):
+            kept.append(p)
+        else:
+            left += 1
+    kept.sort(key=send_order)
+    return Plan(kept, planner.problems, planner.skipped, planner.sources, left)
 
 
 def send_order(p: Planned) -> tuple[datetime, int]:

@@ -9,12 +9,12 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from importer.checkpoint import Checkpoint, load_state
+from importer.checkpoint import Checkpoint, CheckpointState, load_state
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions, load_mapping
 from importer.model import Problem
-from importer.pipeline import Importer, SendOptions
+from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Plan, Planner, Window, make_plan
 from importer.report import Report, progress
 from importer.sources import read_sources
@@ -50,8 +50,16 @@ def display_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def build_plan(config: RunConfig) -> Plan:
-    return make_plan(read_sources(list(config.sources), config.read), config.read, config.window)
+def build_plan(config: RunConfig, state: CheckpointState) -> Plan:
+    """What this run must send: what the checkpoint does not hold, and with --sync-edits what
+    changed since it was sent."""
+    sync = bool(config.send.sync_edits)
+    return make_plan(
+        read_sources(list(config.sources), config.read),
+        config.read,
+        config.window,
+        needed=lambda p: p.external_id not in state.done or (sync and is_changed(state, p)),
+    )
 
 
 async def run_import(config: RunConfig) -> Report:
@@ -62,9 +70,7 @@ async def run_import(config: RunConfig) -> Report:
     if config.dry_run:
         await asyncio.to_thread(_dry_run, config, mapping, report)
     else:
-        plan = await asyncio.to_thread(build_plan, config)
-        _tally(report, plan.problems, plan.skipped)
-        await _send(config, plan, mapping, report)
+        await _send(config, mapping, report)
     report.elapsed_s = time.monotonic() - started
     return report
 
@@ -99,12 +105,17 @@ def _dry_run(config: RunConfig, mapping: dict[str, LeadContact], report: Report)
     _tally(report, planner.problems, planner.skipped)
 
 
-async def _send(
-    config: RunConfig, plan: Plan, mapping: dict[str, LeadContact], report: Report
-) -> None:
+async def _send(config: RunConfig, mapping: dict[str, LeadContact], report: Report) -> None:
     assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
+    try:
+        plan = await asyncio.to_thread(build_plan, config, checkpoint.state)
+    except BaseException:
+        await checkpoint.close()
+        raise
+    _tally(report, plan.problems, plan.skipped)
+    report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     try:
         async with Transport(
