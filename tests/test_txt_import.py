@@ -17,6 +17,9 @@ import pytest
 
 from importer.cli import main
 from importer.emulator import Emulator
+from importer.model import Message
+from importer.sources import read_sources
+from importer.sources.options import ReadOptions
 from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
 
 LRM = "\u200e"
@@ -195,6 +198,19 @@ def test_ios_zip_imports_each_message_once_with_times_direction_and_photo(
     assert (report["created"], report["rejected"], report["failed"]) == (5, 0, 0)
     assert report["skipped_by_kind"] == {"deleted": 1, "system": 1}
     assert report["attachments_uploaded"] == 1
+
+
+def test_ios_times_leave_with_the_offset_in_force_on_their_day(tmp_path: Path) -> None:
+    options = ReadOptions(me=(ME,), remote_phone=MARIA, timezone=LA)
+    items = read_sources([ios_zip(tmp_path)], options)
+    sent = [m.timestamp.isoformat() for m in items if isinstance(m, Message)]
+    assert sent == [
+        "2024-03-04T09:15:40-08:00",
+        "2024-03-04T09:16:00-08:00",
+        "2024-03-04T09:17:12-08:00",
+        "2024-03-13T10:00:00-07:00",
+        "2024-03-13T10:05:30-07:00",
+    ]
 
 
 def test_android_zip_in_german_imports_with_caption_omitted_media_and_lookup(
