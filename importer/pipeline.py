@@ -78,6 +78,10 @@ class Importer:
         changed = self._changed(planned) if self._options.sync_edits else []
         self._report.skipped += len(planned) - len(todo) - len(changed)
         await self._sync_edits(changed)
+        await self._dispatch(todo)
+
+    async def _dispatch(self, todo: list[Planned]) -> None:
+        """Start `todo` in send order, `concurrency` at a time, each reply after its parent."""
         in_run = self._wanted = {p.external_id for p in todo}
         ready: list[tuple[tuple[datetime, int], Planned]] = []
         waiting: dict[str, list[Planned]] = {}

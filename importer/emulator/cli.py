@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         '"phones": [...]}]}]} (default: a few generated leads)',
     )
     parser.add_argument(
-        "--latency-ms", type=_at_least(0), default=0, help="delay every API answer by N ms"
+        "--latency-ms",
+        type=_at_least(0),
+        default=0,
+        help="answer every API and storage request N ms after it arrived",
     )
     parser.add_argument(
         "--rate-limit",

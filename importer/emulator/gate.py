@@ -1,8 +1,8 @@
 """The checks every `/api/v1/` request passes before its handler, in the order Close applies them.
 
 Auth (401), then routing (404/405), then the rate limit (429), then injected 5xx; after the
-handler, a state-changing request may be cut off without an answer. Every answer is held back
-until `latency_ms` after the request arrived.
+handler, a state-changing request may be cut off without an answer. Every answer of the API and
+of storage is held back until `latency_ms` after the request arrived.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from importer.emulator import faults
 from importer.emulator.appkeys import LIMITER, STATE
 from importer.emulator.config import EmulatorConfig
 from importer.emulator.replies import Refusal, error
+from importer.emulator.storage import STORAGE_PATH
 
 API_PREFIX = "/api/v1/"
 # Endpoint groups share a rate limit, as Close's limits apply per group of paths.
@@ -86,7 +87,8 @@ async def api_gate(request: web.Request, handler: Handler) -> web.StreamResponse
         # answer and nothing went wrong here, so neither an answer nor an error log.
         return web.Response(status=400)
     latency = request.app[STATE].config.latency_ms / 1000
-    if latency and request.path.startswith(API_PREFIX):
+    # Storage answers take as long: S3 is no nearer than Close.
+    if latency and request.path.startswith((API_PREFIX, STORAGE_PATH)):
         # The latency is the whole time to an answer, as a client sees a server's: this
         # process's own work (one core for every request) is part of it, not added on top.
         await asyncio.sleep(max(0.0, started + latency - time.monotonic()))
