@@ -10,8 +10,13 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import settings
 
 from importer.emulator import Emulator, EmulatorConfig
+
+# A shared 2-core CI machine has slow moments; a property that takes 300 ms once is not wrong.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
