@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
 import sys
 import tomllib
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from importer import __version__
+from importer import __version__, clock
 from importer.contacts import Defaults, LookupOptions
 from importer.errors import CheckpointError, UsageError
 from importer.phones import to_e164
@@ -360,52 +357,11 @@ def _read_options(ns: argparse.Namespace) -> ReadOptions:
         me=tuple(ns.me),
         local_phone=phones.get("local_phone"),
         remote_phone=phones.get("remote_phone"),
-        timezone=_zone(ns.timezone),
+        timezone=clock.zone(ns.timezone),
         date_order=ns.date_order,
         default_region=region,
     )
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    if name is None:
-        return _machine_zone()
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"--timezone: unknown zone {name!r} (e.g. Europe/Berlin)") from None
-
-
-def _machine_zone() -> ZoneInfo:
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    with contextlib.suppress(OSError, IndexError):
-        candidates.append(Path("/etc/localtime").resolve().as_posix().split("zoneinfo/", 1)[1])
-    for name in candidates:
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
-
-
 def _window(ns: argparse.Namespace) -> Window:
-    zone = _zone(ns.timezone)
-    return Window(
-        since=_moment(ns.since, zone, "--since", end_of_day=False),
-        until=_moment(ns.until, zone, "--until", end_of_day=True),
-    )
-
-
-def _moment(raw: str | None, zone: ZoneInfo, flag: str, *, end_of_day: bool) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            if end_of_day:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(), zone)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise UsageError(f"{flag}: not an ISO 8601 date or time: {raw!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return clock.window(ns.since, ns.until, clock.zone(ns.timezone))
