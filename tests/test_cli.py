@@ -1,0 +1,34 @@
+"""The command line itself: options from a config file, and what wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from importer.cli import main
+from tests.conftest import SAMPLES
+
+
+def test_a_config_file_sets_options_and_flags_win(tmp_path: Path) -> None:
+    config = tmp_path / "import.toml"
+    config.write_text('local_phone = "+1 415 555 0100"\ntimezone = "UTC"\nsince = "2024-05-01"\n')
+    report = tmp_path / "r.json"
+    args = ["run", str(SAMPLES), "--dry-run", "--config", str(config), "--report", str(report)]
+    args += ["--checkpoint", str(tmp_path / "c.ckpt")]
+
+    assert main(args) == 0
+    assert orjson.loads(report.read_bytes())["created"] == 4  # Jonas's May messages
+
+    assert main([*args, "--since", "2024-01-01"]) == 0
+    assert orjson.loads(report.read_bytes())["created"] == 10
+
+
+def test_an_unknown_config_key_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "import.toml"
+    config.write_text('locl_phone = "+1 415 555 0100"\n')
+    assert main(["inspect", str(SAMPLES), "--config", str(config)]) == 2
+    assert "unknown key(s): locl_phone" in capsys.readouterr().err
