@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from importer import __version__, clock
-from importer.contacts import Defaults, LookupOptions
+from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
 from importer.errors import CheckpointError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
@@ -267,10 +267,10 @@ def _cmd_rehearse(ns: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:
-    from importer.contacts import load_mapping
     from importer.inspection import inspect_sources
 
-    options = _read_options(ns)
+    mapping = _mapping(ns)
+    options = _read_options(ns, mapping)
     lookup = None
     if ns.mapping_template and ns.api_key:
         _check_base_url(ns.base_url)
@@ -281,7 +281,7 @@ def _cmd_inspect(ns: argparse.Namespace) -> int:
         _window(ns),
         as_json=ns.json,
         template=ns.mapping_template,
-        mapping=load_mapping(ns.mapping, options.default_region) if ns.mapping else {},
+        mapping=mapping.contacts,
         lookup=lookup,
     )
 
@@ -300,14 +300,15 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
     _check_base_url(ns.base_url)
+    mapping = _mapping(ns)
     return RunConfig(
         sources=tuple(ns.sources),
-        read=_read_options(ns),
+        read=_read_options(ns, mapping),
         base_url=ns.base_url,
         api_key=ns.api_key,
         checkpoint=ns.checkpoint,
         window=_window(ns),
-        mapping=ns.mapping,
+        mapping=mapping.contacts,
         defaults=Defaults(ns.lead_id, ns.contact_id),
         send=SendOptions(
             concurrency=ns.concurrency,
@@ -343,8 +344,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _read_options(ns: argparse.Namespace) -> ReadOptions:
-    region = ns.default_region.upper() if ns.default_region else None
+def _region(ns: argparse.Namespace) -> str | None:
+    return ns.default_region.upper() if ns.default_region else None
+
+
+def _mapping(ns: argparse.Namespace) -> Mapping:
+    return load_mapping(ns.mapping, _region(ns)) if ns.mapping else Mapping()
+
+
+def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
+    region = _region(ns)
     phones = {}
     for flag in ("local_phone", "remote_phone"):
         raw = getattr(ns, flag)
@@ -360,6 +369,7 @@ def _read_options(ns: argparse.Namespace) -> ReadOptions:
         timezone=clock.zone(ns.timezone),
         date_order=ns.date_order,
         default_region=region,
+        sender_phones=mapping.phones,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import csv
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,9 +30,20 @@ class Defaults:
     contact_id: str | None = None
 
 
-def load_mapping(path: Path, default_region: str | None) -> dict[str, LeadContact]:
-    """Read `phone,lead_id,contact_id` rows; a bad row is a usage error naming its line."""
-    mapping: dict[str, LeadContact] = {}
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A `--mapping` CSV: whose lead and contact each phone is, and whose phone each name is."""
+
+    contacts: dict[str, LeadContact] = field(default_factory=dict)  # E.164 -> (lead, contact)
+    # Sender name as a text export writes it -> E.164, from an optional `name` (or the
+    # template's `display_name`) column: lets a chat with a named sender, or a group of
+    # them, find its phones.
+    phones: dict[str, str] = field(default_factory=dict)
+
+
+def load_mapping(path: Path, default_region: str | None) -> Mapping:
+    """Read `phone,lead_id,contact_id[,name]` rows; a bad row is a usage error naming its line."""
+    mapping = Mapping()
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -40,25 +51,28 @@ def load_mapping(path: Path, default_region: str | None) -> dict[str, LeadContac
             if missing:
                 raise UsageError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
             for row in reader:
-                line = reader.line_num
-                raw, lead, contact = (
-                    (row.get(k) or "").strip() for k in ("phone", "lead_id", "contact_id")
-                )
-                if not lead and not contact:
-                    continue  # a template row the user has not filled in (yet)
-                phone = to_e164(raw, default_region)
-                if phone is None:
-                    raise UsageError(f"{path} line {line}: not a phone number: {raw!r}")
-                if not lead.startswith("lead_") or not contact.startswith("cont_"):
-                    raise UsageError(
-                        f"{path} line {line}: need a lead_... and a cont_... id for {raw}"
-                    )
-                mapping[phone] = (lead, contact)
+                _add_row(mapping, row, f"{path} line {reader.line_num}", default_region)
     except OSError as exc:
         raise UsageError(f"cannot read mapping {path}: {exc.strerror}") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read mapping {path}: {exc}") from exc
     return mapping
+
+
+def _add_row(mapping: Mapping, row: dict[str, str], where: str, region: str | None) -> None:
+    raw, lead, contact = ((row.get(k) or "").strip() for k in ("phone", "lead_id", "contact_id"))
+    name = (row.get("name") or row.get("display_name") or "").strip()
+    if not lead and not contact and not name:
+        return  # a template row the user has not filled in (yet)
+    phone = to_e164(raw, region)
+    if phone is None:
+        raise UsageError(f"{where}: not a phone number: {raw!r}")
+    if name:
+        mapping.phones[name] = phone
+    if lead or contact:
+        if not lead.startswith("lead_") or not contact.startswith("cont_"):
+            raise UsageError(f"{where}: need a lead_... and a cont_... id for {raw}")
+        mapping.contacts[phone] = (lead, contact)
 
 
 class Directory(Protocol):

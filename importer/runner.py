@@ -12,7 +12,7 @@ from pathlib import Path
 from importer.checkpoint import Checkpoint, CheckpointState, load_state
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
-from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions, load_mapping
+from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Plan, Planner, Window, make_plan
@@ -31,7 +31,7 @@ class RunConfig:
     api_key: str | None
     checkpoint: Path = DEFAULT_CHECKPOINT
     window: Window = field(default_factory=Window)
-    mapping: Path | None = None
+    mapping: dict[str, LeadContact] = field(default_factory=dict)  # phone -> (lead, contact)
     defaults: Defaults = field(default_factory=Defaults)
     send: SendOptions = field(default_factory=SendOptions)
     lookup: LookupOptions = field(default_factory=LookupOptions)
@@ -66,11 +66,10 @@ async def run_import(config: RunConfig) -> Report:
     """Import everything the config names; the report says what happened, problems included."""
     started = time.monotonic()
     report = Report(dry_run=config.dry_run)
-    mapping = load_mapping(config.mapping, config.read.default_region) if config.mapping else {}
     if config.dry_run:
-        await asyncio.to_thread(_dry_run, config, mapping, report)
+        await asyncio.to_thread(_dry_run, config, report)
     else:
-        await _send(config, mapping, report)
+        await _send(config, report)
     report.elapsed_s = time.monotonic() - started
     return report
 
@@ -81,10 +80,10 @@ def _tally(report: Report, problems: list[Problem], skipped: Counter[str]) -> No
     report.skipped_by_kind.update(skipped)
 
 
-def _dry_run(config: RunConfig, mapping: dict[str, LeadContact], report: Report) -> None:
+def _dry_run(config: RunConfig, report: Report) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
-    resolver = ContactResolver(mapping, config.defaults, state.contacts)
+    resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
     planner = Planner(config.read, config.window)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
@@ -105,7 +104,7 @@ def _dry_run(config: RunConfig, mapping: dict[str, LeadContact], report: Report)
     _tally(report, planner.problems, planner.skipped)
 
 
-async def _send(config: RunConfig, mapping: dict[str, LeadContact], report: Report) -> None:
+async def _send(config: RunConfig, report: Report) -> None:
     assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
@@ -133,7 +132,7 @@ async def _send(config: RunConfig, mapping: dict[str, LeadContact], report: Repo
                 )
 
             resolver = ContactResolver(
-                mapping,
+                config.mapping,
                 config.defaults,
                 checkpoint.state.contacts,
                 api,

@@ -112,7 +112,11 @@ ANDROID_ARGS = ("--me", ME, "--remote-phone", "+49 30 55550199", "--timezone", "
 
 
 def run(
-    emu: Emulator, tmp_path: Path, *args: str | Path, checkpoint: str = "run.ckpt"
+    emu: Emulator,
+    tmp_path: Path,
+    *args: str | Path,
+    checkpoint: str = "run.ckpt",
+    mapping: Path = SAMPLES / "mapping.csv",
 ) -> tuple[int, dict[str, Any]]:
     """Run an import; the exit status and the JSON report."""
     report = tmp_path / "report.json"
@@ -126,7 +130,7 @@ def run(
             "--api-key",
             API_KEY,
             "--mapping",
-            str(SAMPLES / "mapping.csv"),
+            str(mapping),
             "--local-phone",
             LOCAL_PHONE,
             "--checkpoint",
@@ -435,3 +439,31 @@ def test_attachment_over_closes_limit_refuses_its_message(
     assert "more than the 26214400 bytes Close accepts" in problem["reason"]
     assert [a["message_markdown"] for a in activities(close_server)] == ["Hier das Video", "Danke"]
     assert close_server.state.counters["upload_slots"] == 0
+
+
+def test_named_senders_find_their_phones_in_the_mapping(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    lines = [
+        "14.08.24, 21:01 - Maria Lopez: Hello all",
+        "14.08.24, 21:02 - Jonas Schmidt: Hallo!",
+        "14.08.24, 21:04 - Jonas Schmidt: Wann?",
+    ]
+    source = android_zip(tmp_path / "in", lines)
+    mapping = tmp_path / "names.csv"
+    mapping.write_text(
+        "phone,lead_id,contact_id,name\n"
+        "+1 650-555-0123,lead_acmeSampleLead000000000000000000000000001,"
+        "cont_mariaSampleContact0000000000000000000001,Maria Lopez\n"
+        "+49 30 55550199,,,Jonas Schmidt\n"  # a name only: the lead is looked up by phone
+    )
+
+    status, _ = run(close_server, tmp_path, source, "--me", ME, mapping=mapping)
+
+    assert status == 0
+    stored = activities(close_server)
+    assert [(a["remote_phone"], a["lead_id"]) for a in stored] == [
+        (MARIA, "lead_acmeSampleLead000000000000000000000000001"),
+        (JONAS, "lead_baeckereiSampleLead0000000000000000001"),
+        (JONAS, "lead_baeckereiSampleLead0000000000000000001"),
+    ]

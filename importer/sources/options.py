@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -22,3 +23,5 @@ class ReadOptions:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     date_order: DateOrder | None = None  # None: decide per file
     default_region: str | None = None
+    # Text exports: sender names as written -> E.164 (the mapping's `name` column).
+    sender_phones: Mapping[str, str] = field(default_factory=dict)

@@ -22,7 +22,7 @@ from importer.sources.txt_dates import DateStats, Decision, local_time
 from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
 from importer.sources.txt_ids import IdMaker, body_key
 from importer.sources.txt_markers import is_system_text, media_of, skip_kind, without_edited_marker
-from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_of, sender_key
+from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_for, sender_key
 
 OpenText = Callable[[], TextIO]
 # A file named in the export: found, or why not (None: simply absent).
@@ -225,7 +225,7 @@ class _Reader:
                 reason = "outgoing message in a group chat has no single recipient"
                 yield Problem(self._source, line, reason, external_id)
                 return
-            remote, chat = phone_of(sender), sender
+            remote, chat = phone_for(sender, self._options), sender
         if too_big := oversize_reason(attachments):
             # Close would refuse the whole message; say so now, before anything is read.
             yield Problem(self._source, line, f"{attachments[0].filename}: {too_big}", external_id)

@@ -26,6 +26,15 @@ def phone_of(sender: str) -> str | None:
     return ("+" if text.startswith("+") else "") + digits(text)
 
 
+def phone_for(sender: str, options: ReadOptions) -> str | None:
+    """The sender's phone: as written, else as the mapping names it."""
+    written = phone_of(sender)
+    if written is not None or not options.sender_phones:
+        return written
+    key = sender_key(sender)
+    return next((p for n, p in options.sender_phones.items() if sender_key(n) == key), None)
+
+
 def sender_key(sender: str) -> str:
     """What makes two spellings of a sender the same person: digits, or the folded name."""
     phone = phone_of(sender)
@@ -59,14 +68,17 @@ def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
     """Decide from `others` (sender key to sender as written, the account excluded)."""
     if len(others) > 1:
         names = sorted(others.values(), key=str.casefold)
-        if all(phone_of(name) is not None for name in names):
+        if all(phone_for(name, options) is not None for name in names):
             return Parties(None, True, "group", None, None)
         listed = ", ".join(names)
-        reason = f"group chat with {len(names)} senders: {listed}; map every sender to a phone"
+        reason = (
+            f"group chat with {len(names)} senders: {listed}; map every sender to a phone "
+            "(a `name` column in --mapping)"
+        )
         return Parties(reason, False, "", None, None)
     if others:
         ((key, name),) = others.items()
-        remote = options.remote_phone or phone_of(name)
+        remote = options.remote_phone or phone_for(name, options)
         return Parties(None, False, key, name, remote)
     remote = options.remote_phone
     return Parties(None, False, "tel:" + digits(remote) if remote else "", remote, remote)

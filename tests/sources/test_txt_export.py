@@ -316,7 +316,8 @@ def test_group_chat_with_names_is_refused_with_one_problem() -> None:
     assert [(p.line, p.reason) for p in result.problems] == [
         (
             None,
-            "group chat with 3 senders: +1 650 555 1234, Ann, Bob; map every sender to a phone",
+            "group chat with 3 senders: +1 650 555 1234, Ann, Bob; map every sender to a phone "
+            "(a `name` column in --mapping)",
         )
     ]
 
