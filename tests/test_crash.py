@@ -145,12 +145,15 @@ def test_sigkill_at_random_moments_then_finish_exactly_once(
     assert_exactly_once(slow_close, rows)
 
 
-def test_sigint_stops_cleanly_with_130_and_a_rerun_resumes(slow_close: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_stops_cleanly_with_130_and_a_rerun_resumes(
+    slow_close: str, tmp_path: Path, stop: signal.Signals
+) -> None:
     rows = write_chat(tmp_path / "chat.jsonl", 400)
     run = start_run(slow_close, tmp_path)
     while run.poll() is None and created(slow_close) < 30:
         time.sleep(0.01)
-    run.send_signal(signal.SIGINT)
+    run.send_signal(stop)
     assert run.wait(30) == 130
     report = orjson.loads((tmp_path / "report.json").read_bytes())
     assert report["interrupted"] is True
