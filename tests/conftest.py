@@ -60,3 +60,36 @@ class ThreadedEmulator:
 def close_server(seed: dict[str, Any]) -> Iterator[Emulator]:
     with ThreadedEmulator(EmulatorConfig(data=seed, seed=2)) as emu:
         yield emu
+
+
+def cli_import(
+    emu: Emulator, tmp_path: Path, *args: str | Path, checkpoint: str = "run.ckpt"
+) -> tuple[int, dict[str, Any]]:
+    """`wa-close-import run ARGS` into `emu`: its exit status and its JSON report ({} if none).
+
+    The account's phone, the checkpoint and the report are set; a later `--mapping` or other
+    flag in ARGS is the caller's.
+    """
+    from importer.cli import main
+
+    report = tmp_path / "report.json"
+    report.unlink(missing_ok=True)
+    status = main(
+        [
+            "run",
+            *(str(a) for a in args),
+            "--base-url",
+            emu.base_url,
+            "--api-key",
+            API_KEY,
+            "--local-phone",
+            LOCAL_PHONE,
+            "--checkpoint",
+            str(tmp_path / checkpoint),
+            "--report",
+            str(report),
+            "--no-progress",
+        ]
+    )
+    data: dict[str, Any] = orjson.loads(report.read_bytes()) if report.exists() else {}
+    return status, data

@@ -13,9 +13,8 @@ from typing import Any
 
 import orjson
 
-from importer.cli import main
 from importer.emulator import Emulator
-from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
+from tests.conftest import LOCAL_PHONE, SAMPLES, cli_import
 
 BUSINESS = "14155550100"
 MARIA = "16505550123"
@@ -115,26 +114,7 @@ def archive(folder: Path) -> Path:
 
 
 def run(emu: Emulator, tmp_path: Path, source: Path) -> tuple[int, dict[str, Any]]:
-    report = tmp_path / "report.json"
-    status = main(
-        [
-            "run",
-            str(source),
-            "--base-url",
-            emu.base_url,
-            "--api-key",
-            API_KEY,
-            "--mapping",
-            str(SAMPLES / "mapping.csv"),
-            "--checkpoint",
-            str(tmp_path / "run.ckpt"),
-            "--report",
-            str(report),
-            "--no-progress",
-        ]
-    )
-    data: dict[str, Any] = orjson.loads(report.read_bytes())
-    return status, data
+    return cli_import(emu, tmp_path, source, "--mapping", SAMPLES / "mapping.csv")
 
 
 def stored(emu: Emulator) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from importer.cli import main
 from importer.contacts import load_mapping
 from importer.emulator import Emulator, EmulatorConfig
 from importer.errors import UsageError
-from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator, cli_import
 from tests.test_crash import emulator_state, slow_close  # noqa: F401 - a fixture
 
 JONAS = "+493055550199"  # in seed.json, not in mapping.csv
@@ -65,24 +65,7 @@ def cloud_message(phone: str, name: str) -> dict[str, Any]:
 
 
 def run(emu: Emulator, tmp_path: Path, *extra: str) -> int:
-    return main(
-        [
-            "run",
-            str(tmp_path / "chats.jsonl"),
-            "--base-url",
-            emu.base_url,
-            "--api-key",
-            API_KEY,
-            "--local-phone",
-            LOCAL_PHONE,
-            "--checkpoint",
-            str(tmp_path / "run.ckpt"),
-            "--report",
-            str(tmp_path / "report.json"),
-            "--no-progress",
-            *extra,
-        ]
-    )
+    return cli_import(emu, tmp_path, tmp_path / "chats.jsonl", *extra)[0]
 
 
 def problems(tmp_path: Path) -> list[dict[str, Any]]:

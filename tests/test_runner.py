@@ -11,7 +11,7 @@ import pytest
 
 from importer.cli import main
 from importer.emulator import Emulator, EmulatorConfig
-from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator
+from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator, cli_import
 
 
 def sample_messages() -> list[dict[str, Any]]:
@@ -22,26 +22,8 @@ def sample_messages() -> list[dict[str, Any]]:
 
 
 def run(emu: Emulator, tmp_path: Path, *sources: Path | str, extra: tuple[str, ...] = ()) -> int:
-    return main(
-        [
-            "run",
-            *(str(s) for s in sources),
-            "--base-url",
-            emu.base_url,
-            "--api-key",
-            API_KEY,
-            "--mapping",
-            str(SAMPLES / "mapping.csv"),
-            "--local-phone",
-            LOCAL_PHONE,
-            "--checkpoint",
-            str(tmp_path / "run.ckpt"),
-            "--report",
-            str(tmp_path / "report.json"),
-            "--no-progress",
-            *extra,
-        ]
-    )
+    mapping = ("--mapping", SAMPLES / "mapping.csv")
+    return cli_import(emu, tmp_path, *sources, *mapping, *extra)[0]
 
 
 def by_external_id(emu: Emulator) -> dict[str, list[dict[str, Any]]]:

@@ -20,7 +20,7 @@ from importer.emulator import Emulator
 from importer.model import Message
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
-from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
+from tests.conftest import LOCAL_PHONE, SAMPLES, cli_import
 
 LRM = "\u200e"
 NNBSP = "\u202f"
@@ -119,29 +119,7 @@ def run(
     mapping: Path = SAMPLES / "mapping.csv",
 ) -> tuple[int, dict[str, Any]]:
     """Run an import; the exit status and the JSON report."""
-    report = tmp_path / "report.json"
-    report.unlink(missing_ok=True)
-    status = main(
-        [
-            "run",
-            *(str(a) for a in args),
-            "--base-url",
-            emu.base_url,
-            "--api-key",
-            API_KEY,
-            "--mapping",
-            str(mapping),
-            "--local-phone",
-            LOCAL_PHONE,
-            "--checkpoint",
-            str(tmp_path / checkpoint),
-            "--report",
-            str(report),
-            "--no-progress",
-        ]
-    )
-    data: dict[str, Any] = orjson.loads(report.read_bytes())
-    return status, data
+    return cli_import(emu, tmp_path, *args, "--mapping", mapping, checkpoint=checkpoint)
 
 
 def inspect(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, dict[str, Any]]:

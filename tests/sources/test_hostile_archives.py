@@ -14,14 +14,19 @@ from typing import Any
 
 import orjson
 
-from importer.cli import main
 from importer.emulator import Emulator
-from tests.conftest import API_KEY, LOCAL_PHONE
+from tests.conftest import cli_import
 
 MIB = 1024 * 1024
 BOMB_BYTES = 300 * MIB  # ~300 KiB deflated
 LIE = 1000
 MARIA = "+1 650-555-0123"
+MARIAS_LEAD = (
+    "--lead-id",
+    "lead_acmeSampleLead000000000000000000000000001",
+    "--contact-id",
+    "cont_mariaSampleContact0000000000000000000001",
+)
 PNG = b"\x89PNG\r\n\x1a\n fine " + bytes(range(256))
 
 
@@ -92,38 +97,16 @@ def test_hostile_zip_refuses_each_bad_attachment_and_imports_the_good_messages(
     source = hostile_zip(work / "hostile.zip")
     assert source.stat().st_size < 2 * MIB
     before = sorted(tmp_path.rglob("*"))
-    report_path = work / "report.json"
 
     tracemalloc.start()
     try:
-        status = main(
-            [
-                "run",
-                str(source),
-                "--base-url",
-                close_server.base_url,
-                "--api-key",
-                API_KEY,
-                "--local-phone",
-                LOCAL_PHONE,
-                "--lead-id",
-                "lead_acmeSampleLead000000000000000000000000001",
-                "--contact-id",
-                "cont_mariaSampleContact0000000000000000000001",
-                "--checkpoint",
-                str(work / "run.ckpt"),
-                "--report",
-                str(report_path),
-                "--no-progress",
-            ]
-        )
+        status, report = cli_import(close_server, work, source, *MARIAS_LEAD)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
     assert status == 1
     assert peak < 32 * MIB
-    report = orjson.loads(report_path.read_bytes())
     member = f"{source}:chat.jsonl"
     problems = {(p["source"], p["line"]): p for p in report["problems"]}
     assert set(problems) == {
@@ -197,44 +180,17 @@ def test_hostile_text_export_refuses_each_bad_attachment_and_imports_the_rest(
     close_server: Emulator, tmp_path: Path
 ) -> None:
     source = hostile_text_export(tmp_path / "WhatsApp Chat - Maria.zip")
-    report_path = tmp_path / "report.json"
+    text_export = ("--remote-phone", MARIA, "--me", "Sam Baker", "--timezone", "Europe/Berlin")
 
     tracemalloc.start()
     try:
-        status = main(
-            [
-                "run",
-                str(source),
-                "--base-url",
-                close_server.base_url,
-                "--api-key",
-                API_KEY,
-                "--local-phone",
-                LOCAL_PHONE,
-                "--remote-phone",
-                MARIA,
-                "--me",
-                "Sam Baker",
-                "--timezone",
-                "Europe/Berlin",
-                "--lead-id",
-                "lead_acmeSampleLead000000000000000000000000001",
-                "--contact-id",
-                "cont_mariaSampleContact0000000000000000000001",
-                "--checkpoint",
-                str(tmp_path / "run.ckpt"),
-                "--report",
-                str(report_path),
-                "--no-progress",
-            ]
-        )
+        status, report = cli_import(close_server, tmp_path, source, *text_export, *MARIAS_LEAD)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
 
     assert status == 1
     assert peak < 32 * MIB
-    report = orjson.loads(report_path.read_bytes())
     chat = f"{source}:_chat.txt"
     reasons = {(p["source"], p["line"]): p["reason"] for p in report["problems"]}
     assert (
