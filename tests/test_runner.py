@@ -325,3 +325,14 @@ def test_a_refused_key_is_one_clear_line_exit_2_and_never_echoed(
     out, err = capsys.readouterr()
     assert "refused the API key" in err
     assert API_KEY not in out + err + (tmp_path / "report.json").read_text()
+
+
+def test_send_to_inbox_notifies_for_incoming_messages_and_user_id_owns_them(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    user = "user_salesRepSample000000000000000000000000001"
+    assert run(close_server, tmp_path, SAMPLES, extra=("--send-to-inbox", "--user-id", user)) == 0
+
+    incoming = [m for m in sample_messages() if m.get("direction") == "incoming"]
+    assert close_server.state.counters["inbox_notifications"] == len(incoming)
+    assert {a["user_id"] for a in close_server.state.activities.values()} == {user}
