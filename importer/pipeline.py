@@ -256,20 +256,19 @@ class Importer:
                 self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
                 return None
         await self._checkpoint.write_ahead({"op": "intent", "id": wa_id, "chat": p.remote_phone})
-        attempt = 0
+        failures = 0
         while True:
             try:
                 activity = await self._api.create_whatsapp_message(
                     payload,
                     send_to_inbox=self._options.send_to_inbox and p.direction == "incoming",
                 )
-            except AnswerLost:
+            except AnswerLost as lost:
                 existing = await self._look_up(wa_id, second_look=True)
                 if existing is not None:
                     self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
                     return existing
-                await self._api.transport.pause_after_failure(attempt)
-                attempt += 1
+                failures = await self._api.transport.retry_pause(failures, str(lost))
                 continue
             activity_id = str(activity["id"])
             self._checkpoint.record(

@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp.payload import IOBasePayload
 
 from importer.close.transport import Transport
-from importer.errors import Rejected, Unavailable
+from importer.errors import Rejected
 from importer.phones import to_e164
 
 ACTIVITY_PATH = "activity/whatsapp_message/"
@@ -146,7 +146,8 @@ class CloseAPI:
         The bytes go to the storage URL Close names, with no credentials: that host is not
         Close's API, and S3 refuses requests that carry an Authorization header anyway.
         """
-        for attempt in range(self.transport.retry.attempts):
+        failures = 0
+        while True:
             answer = await self.transport.request(
                 "POST",
                 "files/upload/",
@@ -162,8 +163,8 @@ class CloseAPI:
             # 403: the slot's 60-second window closed (slow disk, long queue): take a new one.
             if 400 <= status < 500 and status != 403:
                 raise Rejected(status, f"storage refused the upload of {filename}")
-            await self.transport.pause_after_failure(attempt)
-        raise Unavailable(f"storage kept failing for {filename}")
+            reason = f"storage failed for {filename} (HTTP {status or 'no answer'})"
+            failures = await self.transport.retry_pause(failures, reason)
 
     async def _post_to_storage(
         self,

@@ -122,7 +122,7 @@ class Transport:
                 # A refused connection sent nothing: always safe to try again.
                 if not repeatable and not isinstance(exc, aiohttp.ClientConnectorError):
                     raise AnswerLost(f"{method} {path}: {_describe(exc)}") from None
-                failures = await self._retry_or_raise(failures, _describe(exc))
+                failures = await self.retry_pause(failures, _describe(exc))
                 continue
             limiter.release(parse_limit(headers))
             log.debug("%s %s -> %s", method, url.path, status)
@@ -139,20 +139,15 @@ class Transport:
             if status in _TRANSIENT_STATUS:
                 if not repeatable:
                     raise AnswerLost(f"{method} {path}: HTTP {status}")
-                failures = await self._retry_or_raise(failures, f"HTTP {status}")
+                failures = await self.retry_pause(failures, f"HTTP {status}")
                 continue
             if status in (401, 403):
                 raise AuthRefused(f"Close refused the API key (HTTP {status})")
             raise _rejected(status, body)
 
-    async def pause_after_failure(self, attempt: int) -> None:
-        """Wait before resending a request whose answer was lost; gives up like any retry."""
-        if attempt >= self.retry.attempts:
-            raise Unavailable("Close kept failing; rerun later to finish")
-        self.counts["retries"] += 1
-        await asyncio.sleep(self.retry.backoff(attempt))
-
-    async def _retry_or_raise(self, failures: int, reason: str) -> int:
+    async def retry_pause(self, failures: int, reason: str) -> int:
+        """Back off before try `failures + 1`, or give up with `Unavailable` when the budget
+        is spent; the new failure count."""
         if failures + 1 >= self.retry.attempts:
             raise Unavailable(f"{reason} ({failures + 1} tries); rerun later to finish")
         log.debug("transient failure, retrying: %s", reason)
