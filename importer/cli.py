@@ -96,7 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="import archives into Close")
+    run = commands.add_parser(
+        "run",
+        help="import archives into Close",
+        description="Import SOURCE into Close, each message once, replies linked to their "
+        "parents, attachments uploaded. Rerun with the same --checkpoint to resume or to add "
+        "what is new: nothing is created twice.",
+        epilog="exit status: 0 every message is in Close; 1 some were rejected or failed (see "
+        "--report; a rerun retries them); 2 a usage error, nothing sent; 130 interrupted "
+        "(rerun to resume)",
+    )
     _add_reading(run)
     _add_target(run)
     _add_sending(run)
@@ -145,7 +154,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_reading(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        type=Path,
+        metavar="SOURCE",
+        help=".jsonl (canonical or Cloud API webhooks), WhatsApp .txt export, .zip, or a folder",
+    )
     p.add_argument("--config", type=Path, metavar="PATH", help="TOML file of these options")
     p.add_argument("--local-phone", metavar="PHONE", help="the account's own WhatsApp number")
     p.add_argument("--remote-phone", metavar="PHONE", help="the other party, one-to-one exports")
@@ -165,7 +180,13 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--since", metavar="T", help="only messages at or after T (ISO 8601)")
     p.add_argument("--until", metavar="T", help="only messages before T (a date: through it)")
-    p.add_argument("--mapping", type=Path, metavar="CSV", help="phone,lead_id,contact_id rows")
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="CSV",
+        help="phone,lead_id,contact_id[,name] rows: whose lead a phone is (and, for text "
+        "exports, whose phone a sender name is)",
+    )
     p.add_argument("--verbose", action="store_true", help="request-level logs on stderr")
 
 
@@ -196,7 +217,9 @@ def _add_target(p: argparse.ArgumentParser) -> None:
 
 
 def _add_sending(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="requests in flight")
+    p.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
     p.add_argument("--lead-id", metavar="ID", help="lead for every message without a mapping")
     p.add_argument("--contact-id", metavar="ID", help="contact for every message without one")
     p.add_argument("--user-id", metavar="ID", help="Close user the activities belong to")
