@@ -13,6 +13,7 @@ import asyncio
 import functools
 import hashlib
 import heapq
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,9 @@ class SendOptions:
     # List each lead's activities in Close before importing its chat (design.md, rule 7);
     # None: only when the checkpoint is new, the one case where it cannot know what Close holds.
     reconcile: bool | None = None
+
+
+log = logging.getLogger("importer.pipeline")
 
 
 class _Stop(Exception):
@@ -143,6 +147,10 @@ class Importer:
         except CheckpointError as exc:
             self._report.not_attempted += 1
             self.stop(f"{exc}: nothing more is sent until it can be written")
+        except Exception as exc:  # a bug, or an answer Close never gives: stop, don't guess
+            log.debug("unexpected failure importing %s", p.external_id, exc_info=True)
+            self._report.fail(_problem(p, f"internal error: {type(exc).__name__}: {exc}"))
+            self.stop("stopped by an internal error; the checkpoint is consistent: rerun")
         finally:
             self._on_progress()
 

@@ -140,3 +140,27 @@ async def test_a_tight_rate_limit_is_kept_to_without_a_storm_of_429s(
         assert refused <= 0.05 * report.requests, (refused, report.requests)
         # 90 creates at 30 per window need at least two window resets: the limit was really hit.
         assert report.elapsed_s >= 2.0
+
+
+async def test_an_unexpected_answer_stops_the_run_with_the_message_failed_not_lost(
+    seed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importer.close.api import CloseAPI
+
+    write_chat(tmp_path / "chat.jsonl", 30)
+    real_create = CloseAPI.create_whatsapp_message
+
+    async def create(self: CloseAPI, payload: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        answer = await real_create(self, payload, **kw)
+        if payload["external_whatsapp_message_id"].startswith("wamid.HBg+0005"):
+            return {}  # an answer without the activity's id
+        return answer
+
+    monkeypatch.setattr(CloseAPI, "create_whatsapp_message", create)
+    async with Emulator(EmulatorConfig(data=seed, seed=9)) as emu:
+        report = await run_import(config(emu, tmp_path, tmp_path / "chat.jsonl", concurrency=2))
+
+    assert report.failed == 1
+    assert report.problems[-1].reason == "internal error: KeyError: 'id'"
+    assert report.stopped_because is not None
+    assert report.created + report.failed + report.not_attempted == 30
