@@ -11,6 +11,8 @@ a torn last line, which loading drops. Records, by `op`:
 - `file` {sha, url, at}: bytes with this SHA-256 were uploaded; `url` is their download URL,
   usable in activities until `at` + 24 h.
 - `contact` {phone, lead, contact}: the lead and contact this phone resolved to.
+- `lead` {phone}: with --create-missing, a lead for this phone is about to be created; until a
+  `contact` record follows, a restart searches Close again before creating one.
 
 An intent with neither `done` nor `fail` after it is *pending*: its create may or may not have
 reached Close, so it is looked up there before anything is re-sent.
@@ -49,6 +51,7 @@ class CheckpointState:
     chats: dict[str, str] = field(default_factory=dict)  # WhatsApp id -> chat
     files: dict[str, tuple[str, float]] = field(default_factory=dict)  # sha -> (url, uploaded at)
     contacts: dict[str, tuple[str, str]] = field(default_factory=dict)  # phone -> (lead, contact)
+    lead_intents: set[str] = field(default_factory=set)  # phones whose lead creation may be lost
 
     def apply(self, record: dict[str, Any]) -> None:
         op = record.get("op")
@@ -76,6 +79,9 @@ class CheckpointState:
             self.files[record["sha"]] = (record["url"], float(record["at"]))
         elif op == "contact":
             self.contacts[record["phone"]] = (record["lead"], record["contact"])
+            self.lead_intents.discard(record["phone"])
+        elif op == "lead":
+            self.lead_intents.add(record["phone"])
         # Unknown ops come from newer versions; ignoring them keeps old runs readable.
 
 
@@ -195,6 +201,15 @@ class Checkpoint:
                 return
             if written is not None:
                 written.set_result(None)
+
+    def remember_contact(self, phone: str, found: tuple[str, str]) -> None:
+        self.record({"op": "contact", "phone": phone, "lead": found[0], "contact": found[1]})
+
+    async def intend_lead(self, phone: str) -> None:
+        await self.write_ahead({"op": "lead", "phone": phone})
+
+    def lead_intended(self, phone: str) -> bool:
+        return phone in self.state.lead_intents
 
     def _lock(self) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -83,7 +82,14 @@ class Directory(Protocol):
     async def create_lead(self, name: str, contact_name: str, phone: str) -> LeadContact: ...
 
 
-Remember = Callable[[str, LeadContact], Awaitable[None]]
+class ContactJournal(Protocol):
+    """Where resolutions are remembered across runs (the checkpoint)."""
+
+    def remember_contact(self, phone: str, found: LeadContact) -> None: ...
+
+    async def intend_lead(self, phone: str) -> None: ...
+
+    def lead_intended(self, phone: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,7 @@ class ContactResolver:
         defaults: Defaults,
         known: dict[str, LeadContact],
         directory: Directory | None = None,
-        remember: Remember | None = None,
+        journal: ContactJournal | None = None,
         *,
         options: LookupOptions = LookupOptions(),
         names: dict[str, str] | None = None,
@@ -111,7 +117,7 @@ class ContactResolver:
         self._defaults = defaults
         self._known = known
         self._directory = directory
-        self._remember = remember
+        self._journal = journal
         self._options = options
         self._names = names or {}
         self._lookups: dict[str, asyncio.Task[LeadContact]] = {}
@@ -157,13 +163,22 @@ class ContactResolver:
             )
         else:
             found = (str(contacts[0]["lead_id"]), str(contacts[0]["id"]))
-        if self._remember is not None:
-            await self._remember(phone, found)
+        if self._journal is not None:
+            self._journal.remember_contact(phone, found)
         return found
 
     async def _create(self, phone: str) -> LeadContact:
         """Create the lead once: a lost answer is settled by searching, never by guessing."""
         assert self._directory is not None
+        if self._journal is not None:
+            if self._journal.lead_intended(phone):
+                # An earlier run asked for this lead and died before hearing back; a search
+                # index may lag behind the write, so look once more before creating.
+                await asyncio.sleep(self._options.second_look_s)
+                contacts = await self._directory.search_contacts_by_phone(phone)
+                if contacts:
+                    return str(contacts[0]["lead_id"]), str(contacts[0]["id"])
+            await self._journal.intend_lead(phone)
         name = self._names.get(phone) or phone
         for _ in range(CREATE_ATTEMPTS):
             try:

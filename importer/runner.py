@@ -125,18 +125,12 @@ async def _send(config: RunConfig, report: Report) -> None:
         ) as transport:
             api = CloseAPI(transport)
 
-            async def remember(phone: str, found: LeadContact) -> None:
-                lead, contact = found
-                checkpoint.record(
-                    {"op": "contact", "phone": phone, "lead": lead, "contact": contact}
-                )
-
             resolver = ContactResolver(
                 config.mapping,
                 config.defaults,
                 checkpoint.state.contacts,
                 api,
-                remember,
+                checkpoint,
                 options=replace(config.lookup, second_look_s=config.retry.second_look_s),
                 names=display_names(plan),
             )

@@ -211,3 +211,42 @@ def test_mapping_template_lists_every_phone_and_feeds_back_as_mapping(
     # Filled in or not, the template is a valid --mapping: filled rows map, empty ones look up.
     assert run(close_server, tmp_path, "--mapping", str(template)) == 1
     assert {a["remote_phone"] for a in close_server.state.activities.values()} == {JONAS}
+
+
+async def test_a_lead_intent_left_by_a_killed_run_is_searched_again_before_creating(
+    tmp_path: Path,
+) -> None:
+    from importer.checkpoint import Checkpoint
+    from importer.contacts import ContactResolver, Defaults, LookupOptions
+
+    class LaggingSearch:
+        """A Close whose search index has not caught up with a lead made a moment ago."""
+
+        def __init__(self) -> None:
+            self.searches = 0
+            self.created = 0
+
+        async def search_contacts_by_phone(self, phone: str) -> list[dict[str, Any]]:
+            self.searches += 1
+            caught_up = phone == UNKNOWN[0] and self.searches > 1
+            return [{"id": "cont_made", "lead_id": "lead_made"}] if caught_up else []
+
+        async def create_lead(self, name: str, contact_name: str, phone: str) -> tuple[str, str]:
+            self.created += 1
+            return "lead_new", "cont_new"
+
+    checkpoint = Checkpoint(tmp_path / "c.ckpt")
+    await checkpoint.open()
+    await checkpoint.intend_lead(UNKNOWN[0])  # as the killed run did, just before its POST
+    close = LaggingSearch()
+    resolver = ContactResolver(
+        {}, Defaults(), {}, close, checkpoint,
+        options=LookupOptions(create_missing=True, second_look_s=0.01),
+    )  # fmt: skip
+
+    assert await resolver.resolve(UNKNOWN[0], None, None) == ("lead_made", "cont_made")
+    assert (close.searches, close.created) == (2, 0)
+    assert await resolver.resolve(UNKNOWN[1], None, None) == ("lead_new", "cont_new")
+    assert close.created == 1
+    await checkpoint.close()
+    assert not checkpoint.lead_intended(UNKNOWN[1])  # its contact record settled it
