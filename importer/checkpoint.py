@@ -17,6 +17,9 @@ a torn last line, which loading drops. Records, by `op`:
 An intent with neither `done` nor `fail` after it is *pending*: its create may or may not have
 reached Close, so it is looked up there before anything is re-sent.
 
+The journal grows by two lines per message; when it holds twice the records its facts need
+(and more than COMPACT_AFTER), opening it rewrites it as one record per fact, atomically.
+
 One writer at a time: the run holds an exclusive `flock` on `<checkpoint>.lock` for its whole
 life; the lock vanishes with the process, so a killed run never blocks the next one.
 """
@@ -27,6 +30,7 @@ import asyncio
 import fcntl
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,9 @@ from aiofiles.threadpool.binary import AsyncFileIO
 from importer.errors import CheckpointError, CheckpointLocked
 
 FORMAT = "wa-close-checkpoint/1"
+# A journal of intent+done pairs holds twice the records its facts need; past this many
+# records, opening it rewrites it with one record per fact.
+COMPACT_AFTER = 10_000
 
 
 @dataclass(slots=True)
@@ -65,6 +72,8 @@ class CheckpointState:
         elif op == "done":
             wa_id = record["id"]
             self.done[wa_id] = record["close"]
+            if "chat" in record:  # compacted journals carry the chat on the done line
+                self.chats[wa_id] = sys.intern(record["chat"])
             if "sum" in record:
                 self.sums[wa_id] = record["sum"]
             self.pending.pop(wa_id, None)
@@ -84,26 +93,52 @@ class CheckpointState:
             self.lead_intents.add(record["phone"])
         # Unknown ops come from newer versions; ignoring them keeps old runs readable.
 
+    def snapshot(self) -> Iterator[dict[str, Any]]:
+        """Records that load back into this very state, one per fact."""
+        yield {"op": "format", "format": FORMAT}
+        for wa_id, close in self.done.items():
+            record = {"op": "done", "id": wa_id, "close": close}
+            if wa_id in self.chats:
+                record["chat"] = self.chats[wa_id]
+            if wa_id in self.sums:
+                record["sum"] = self.sums[wa_id]
+            yield record
+        for wa_id, chat in self.pending.items():
+            yield {"op": "intent", "id": wa_id, "chat": chat}
+        for wa_id, reason in self.failed.items():
+            yield {"op": "fail", "id": wa_id, "reason": reason, "chat": self.chats.get(wa_id, "")}
+        for sha, (url, at) in self.files.items():
+            yield {"op": "file", "sha": sha, "url": url, "at": at}
+        for phone, (lead, contact) in self.contacts.items():
+            yield {"op": "contact", "phone": phone, "lead": lead, "contact": contact}
+        for phone in self.lead_intents:
+            yield {"op": "lead", "phone": phone}
 
-def _load(path: Path, state: CheckpointState) -> int:
-    """Apply the journal's complete records to `state`; the size of those records in bytes.
+    def facts(self) -> int:
+        parts = (self.done, self.pending, self.failed, self.files, self.contacts, self.lead_intents)
+        return sum(len(part) for part in parts)
+
+
+def _load(path: Path, state: CheckpointState) -> tuple[int, int]:
+    """Apply the journal's complete records to `state`; their size in bytes, and their count.
 
     Read a line at a time: a journal of a million messages is ~200 MB. Whatever follows the last
     newline was being written when a process died, and is dropped.
     """
-    complete = 0
+    complete = records = 0
     with path.open("rb") as journal:
         for raw in journal:
             if not raw.endswith(b"\n"):
                 break
             complete += len(raw)
+            records += 1
             try:
                 record = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 continue  # a torn line that a later run wrote past; nothing in it is trustworthy
             if isinstance(record, dict):
                 state.apply(record)
-    return complete
+    return complete, records
 
 
 def load_state(path: Path) -> CheckpointState:
@@ -136,8 +171,10 @@ class Checkpoint:
         self._lock()
         try:
             self.path.touch()
-            complete = _load(self.path, self.state)
-            if complete < self.path.stat().st_size:
+            complete, records = _load(self.path, self.state)
+            if records > COMPACT_AFTER and records >= 2 * self.state.facts():
+                complete = self._compact()
+            elif complete < self.path.stat().st_size:
                 # Cut the torn tail so the next record starts on a line of its own.
                 os.truncate(self.path, complete)
         except OSError as exc:
@@ -155,6 +192,8 @@ class Checkpoint:
             if self._flusher is not None:
                 await asyncio.shield(self._flusher)
             if self._file is not None:
+                # Through the OS to the disk: the next run may be after a power cut.
+                await asyncio.to_thread(os.fsync, self._file.fileno())
                 await self._file.close()
                 self._file = None
         finally:
@@ -201,6 +240,21 @@ class Checkpoint:
                 return
             if written is not None:
                 written.set_result(None)
+
+    def _compact(self) -> int:
+        """Replace the journal by one record per fact: written aside, synced, renamed over.
+
+        A crash at any point leaves either the old journal or the new one, both whole.
+        """
+        temporary = self.path.with_name(self.path.name + ".compacting")
+        with temporary.open("wb") as snapshot:
+            for record in self.state.snapshot():
+                snapshot.write(orjson.dumps(record) + b"\n")
+            snapshot.flush()
+            os.fsync(snapshot.fileno())
+            size = snapshot.tell()
+        temporary.replace(self.path)
+        return size
 
     def remember_contact(self, phone: str, found: tuple[str, str]) -> None:
         self.record({"op": "contact", "phone": phone, "lead": found[0], "contact": found[1]})

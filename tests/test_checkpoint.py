@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -20,7 +21,7 @@ records = st.one_of(
 )
 
 
-def journal(entries: list[dict[str, str]]) -> bytes:
+def journal(entries: list[dict[str, Any]]) -> bytes:
     return b"".join(orjson.dumps(e) + b"\n" for e in entries)
 
 
@@ -100,3 +101,56 @@ async def test_results_are_written_without_waiting_and_all_reach_the_file(tmp_pa
     assert len(on_disk.done) == 100
     assert "x" in on_disk.pending
     await checkpoint.close()
+
+
+more_records = st.one_of(
+    records,
+    st.builds(lambda i: {"op": "file", "sha": i, "url": "https://x/" + i, "at": 1.5}, ids),
+    st.builds(lambda i: {"op": "contact", "phone": i, "lead": "lead_" + i, "contact": "c"}, ids),
+    st.builds(lambda i: {"op": "lead", "phone": i}, ids),
+    st.builds(lambda i: {"op": "done", "id": i, "close": "acti_" + i, "sum": "f00d"}, ids),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(more_records, max_size=40))
+def test_a_snapshot_loads_back_into_the_same_state(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, Any]]
+) -> None:
+    folder = tmp_path_factory.mktemp("ckpt")
+    (folder / "journal").write_bytes(journal(entries))
+    state = load_state(folder / "journal")
+    (folder / "snapshot").write_bytes(journal(list(state.snapshot())))
+
+    again = load_state(folder / "snapshot")
+
+    assert again == state
+    assert again.facts() + 1 == len(list(state.snapshot()))
+
+
+async def test_opening_a_long_journal_compacts_it_and_keeps_every_fact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importer.checkpoint
+
+    monkeypatch.setattr(importer.checkpoint, "COMPACT_AFTER", 100)
+    path = tmp_path / "c.ckpt"
+    pairs: list[dict[str, Any]] = []
+    for n in range(200):
+        pairs += [
+            {"op": "intent", "id": str(n), "chat": "+1"},
+            {"op": "done", "id": str(n), "close": f"acti_{n}", "sum": "ab"},
+        ]
+    path.write_bytes(journal(pairs) + b'{"op":"do')  # and a torn tail
+    before = load_state(path)
+
+    checkpoint = Checkpoint(path)
+    await checkpoint.open()
+    await checkpoint.write_ahead({"op": "intent", "id": "new", "chat": "+2"})
+    await checkpoint.close()
+
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 1 + 200 + 1  # format, one line per message, the new intent
+    after = load_state(path)
+    assert (after.done, after.sums, after.chats.get("7")) == (before.done, before.sums, "+1")
+    assert after.pending == {"new": "+2"}
