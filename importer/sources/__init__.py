@@ -7,27 +7,20 @@ member `archive.zip:member/path`.
 
 from __future__ import annotations
 
-import importlib
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
 
-from importer.model import Blob, Item, Problem
+from importer.model import Item, Problem
 from importer.sources.container import Entry, check_source, walk
 from importer.sources.jsonl import read_jsonl
 from importer.sources.options import ReadOptions
 
 __all__ = ["read_sources"]
 
-_TXT_EXPORT = "importer.sources.txt_export"
 # What a damaged file or zip member raises while it is being read.
 _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
-
-ReadTxtExport = Callable[
-    [Callable[[], TextIO], str, ReadOptions, Callable[[str], Blob | str | None]], Iterable[Item]
-]
 
 
 def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
@@ -64,12 +57,7 @@ def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[
 
 
 def _read_text_export(entry: Entry, options: ReadOptions) -> Iterator[Item]:
-    try:
-        module = importlib.import_module(_TXT_EXPORT)
-    except ModuleNotFoundError as exc:
-        if exc.name != _TXT_EXPORT:
-            raise
-        yield Problem(entry.source, None, "text exports are not supported yet")
-        return
-    read: ReadTxtExport = module.read_txt_export
-    yield from read(entry.open_text, entry.source, options, entry.named)
+    # Imported here: its patterns cost start-up time that a JSONL-only run need not pay.
+    from importer.sources.txt_export import read_txt_export
+
+    yield from read_txt_export(entry.open_text, entry.source, options, entry.named)

@@ -353,12 +353,3 @@ def test_text_exports_in_a_folder_and_given_directly(
     assert media("../secret.jpg") == (
         f"attachment path '../secret.jpg' leads outside {tmp_path.absolute() / 'chat'}"
     )
-
-
-def test_text_exports_without_their_reader_are_a_problem(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, TXT_EXPORT, None)
-    export = tmp_path / "_chat.txt"
-    export.write_text("[20.06.19, 16:00:15] Loris: hi\n")
-    assert problems(read(export)) == [(str(export), "text exports are not supported yet")]
