@@ -117,14 +117,17 @@ class CloseAPI:
             "POST", "data/search/", group="search", json=query, repeatable=True
         )
         data = answer.get("data", []) if isinstance(answer, dict) else []
-        # Close matches as it sees fit; a contact counts only if one of its phones is this one.
+        # Close matches as it sees fit: where it shows a contact's phones, one must be this one.
         return [
             c
             for c in data
             if isinstance(c, dict)
             and c.get("id")
             and c.get("lead_id")
-            and any(to_e164(str(p.get("phone", ""))) == phone for p in c.get("phones", []))
+            and (
+                "phones" not in c
+                or any(to_e164(str(p.get("phone", ""))) == phone for p in c["phones"])
+            )
         ]
 
     async def create_lead(self, name: str, contact_name: str, phone: str) -> tuple[str, str]:

@@ -44,3 +44,25 @@ async def test_deep_lists_are_read_in_slices_each_row_once(
             )
         ]
     assert sorted(listed) == sorted(f"m{n}" for n in range(450))
+
+
+async def test_search_hits_are_kept_only_if_a_phone_shown_matches(
+    emulator: Emulator, seed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maria = seed["leads"][0]["contacts"][0]
+    answers: list[dict[str, Any]] = [
+        # A loose match Close might make (same digits elsewhere), then one without phones shown.
+        {"data": [{"id": "cont_x", "lead_id": "lead_x", "phones": [{"phone": "+16505550124"}]}]},
+        {"data": [{"id": maria["id"], "lead_id": seed["leads"][0]["id"]}]},
+    ]
+    async with Transport(emulator.base_url, "k") as transport:
+
+        async def answer(*args: Any, **kwargs: Any) -> dict[str, Any]:
+            return answers.pop(0)
+
+        monkeypatch.setattr(transport, "request", answer)
+        api = CloseAPI(transport)
+        assert await api.search_contacts_by_phone("+16505550123") == []
+        assert [c["id"] for c in await api.search_contacts_by_phone("+16505550123")] == [
+            maria["id"]
+        ]
