@@ -47,3 +47,25 @@ async def test_uploads_reach_storage_without_credentials(emulator: Emulator) -> 
     assert url.startswith("https://app.close.com/go/file/")
     assert emulator.state.file_bytes(url) == data
     assert emulator.state.counters["storage_authorization_headers"] == 0
+
+
+async def test_an_upload_slot_whose_window_closed_is_taken_again(seed: dict[str, Any]) -> None:
+    import io
+    import time
+
+    data = b"%PDF-1.4 slow disk"
+    opened: list[float] = []
+
+    def slow_first_time() -> io.BytesIO:
+        if not opened:
+            time.sleep(0.3)  # a slow disk or a long queue: the 0.2 s window passes
+        opened.append(time.monotonic())
+        return io.BytesIO(data)
+
+    config = EmulatorConfig(data=seed, upload_window_s=0.2)
+    async with Emulator(config) as emu, Transport(emu.base_url, "k") as transport:
+        url = await CloseAPI(transport).upload_file(
+            "q.pdf", "application/pdf", len(data), slow_first_time
+        )
+        assert emu.state.file_bytes(url) == data
+        assert (emu.state.counters["upload_slots"], emu.state.counters["uploads"]) == (2, 1)
