@@ -133,6 +133,16 @@ class Importer:
             await asyncio.wait(running)
         self._report.not_attempted += len(ready) + sum(len(g) for g in waiting.values())
 
+    def _halt(self, exc: AuthRefused | Unavailable) -> None:
+        """End the run for a failure no other message can escape."""
+        if isinstance(exc, AuthRefused):
+            self._report.key_refused = True
+            self.stop(f"{exc}: check --api-key")
+        else:
+            self.stop(
+                f"Close is unavailable ({exc}); the checkpoint is consistent: rerun to resume"
+            )
+
     def stop(self, reason: str, *, interrupted: bool = False) -> None:
         if not self.stopping.is_set():
             self._report.stopped_because = reason
@@ -170,24 +180,21 @@ class Importer:
             payload = self._payload(p, lead_id, contact_id, attachments, response_to)
             activity_id = await self._create(p, payload)
         except Unresolved as exc:
-            await self._fail(p, str(exc))
+            self._fail(p, str(exc))
             return
         except BlobError as exc:
             self._report.reject(_problem(p, str(exc)))
             return
         except Rejected as exc:
-            await self._fail(p, f"Close refused it: {exc}", rejected=True)
+            self._fail(p, f"Close refused it: {exc}", rejected=True)
             return
         except AuthRefused as exc:
             self._report.not_attempted += 1
-            self._report.key_refused = True
-            self.stop(f"{exc}: check --api-key")
+            self._halt(exc)
             raise _Stop from None
         except Unavailable as exc:
-            await self._fail(p, f"not imported: {exc}")
-            self.stop(
-                f"Close is unavailable ({exc}); the checkpoint is consistent: rerun to resume"
-            )
+            self._fail(p, f"not imported: {exc}")
+            self._halt(exc)
             raise _Stop from None
         if activity_id is None:
             self._report.skipped += 1
@@ -212,16 +219,13 @@ class Importer:
                     await self._api.update_whatsapp_message(
                         close_id, {"message_markdown": p.message.text, "attachments": attachments}
                     )
-                except (Rejected, BlobError) as exc:
+                except (Rejected, BlobError, Unavailable) as exc:
                     self._report.note(_problem(p, f"edit not synced: {exc}"))
+                    if isinstance(exc, Unavailable):
+                        self._halt(exc)
                     return
                 except AuthRefused as exc:
-                    self._report.key_refused = True
-                    self.stop(f"{exc}: check --api-key")
-                    return
-                except Unavailable as exc:
-                    self._report.note(_problem(p, f"edit not synced: {exc}"))
-                    self.stop(f"Close is unavailable ({exc}); rerun to resume")
+                    self._halt(exc)
                     return
                 self._checkpoint.record(
                     {
@@ -334,7 +338,7 @@ class Importer:
             payload["integration_link"] = message.integration_link
         return payload
 
-    async def _fail(self, p: Planned, reason: str, *, rejected: bool = False) -> None:
+    def _fail(self, p: Planned, reason: str, *, rejected: bool = False) -> None:
         self._checkpoint.record(
             {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
         )
