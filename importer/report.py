@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import orjson
 from tqdm import tqdm
 
 from importer.model import Problem
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -109,8 +112,20 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def progress(total: int, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
-    """A progress bar on stderr, only for a person watching a terminal."""
+def progress(total: int | None, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
+    """A progress bar on stderr, only for a person watching a terminal (None: a counter)."""
     if not enabled or not sys.stderr.isatty():
         return None
     return tqdm(total=total, desc=description, unit="msg", file=sys.stderr, dynamic_ncols=True)
+
+
+def counted(items: Iterable[T], enabled: bool, description: str) -> Iterator[T]:
+    """`items` as they are, counted on a progress bar while a person watches."""
+    bar = progress(None, enabled, description)
+    if bar is None:
+        yield from items
+        return
+    with bar:
+        for item in items:
+            bar.update(1)
+            yield item

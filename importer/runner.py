@@ -16,7 +16,7 @@ from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOpti
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Plan, Planner, Window, make_plan
-from importer.report import Report, progress
+from importer.report import Report, counted, progress
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -54,8 +54,9 @@ def build_plan(config: RunConfig, state: CheckpointState) -> Plan:
     """What this run must send: what the checkpoint does not hold, and with --sync-edits what
     changed since it was sent."""
     sync = bool(config.send.sync_edits)
+    items = read_sources(list(config.sources), config.read)
     return make_plan(
-        read_sources(list(config.sources), config.read),
+        counted(items, config.show_progress, "reading"),
         config.read,
         config.window,
         needed=lambda p: p.external_id not in state.done or (sync and is_changed(state, p)),
