@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,7 +55,7 @@ class ChatSummary:
         }
 
 
-def summarise(messages: Iterable[Planned], ids: set[str]) -> list[ChatSummary]:
+def summarise(messages: Iterable[Planned], ids: Container[str]) -> list[ChatSummary]:
     """Per-chat counts in one pass; `ids` (every id read, filled as `messages` is consumed)
     settles, at the end, which replies point outside the sources."""
     chats: dict[tuple[str, str], ChatSummary] = {}

@@ -52,7 +52,7 @@ class Plan:
 
 
 class Planner:
-    """Resolves messages one at a time, keeping only their ids (to refuse duplicates).
+    """Resolves messages one at a time, keeping only their ids (to tell repeats from clashes).
 
     `inspect` and `--dry-run` stream through it in constant memory per message; `make_plan`
     collects and orders what it yields for sending.
@@ -62,7 +62,9 @@ class Planner:
         self.problems: list[Problem] = []
         self.skipped: Counter[str] = Counter()
         self.sources: list[SourceInfo] = []
-        self.ids: set[str] = set()
+        # id -> a one-byte digest of the message: enough to tell the same message read twice
+        # (overlapping logs) from two messages sharing an id, in ~40 bytes per message.
+        self.ids: dict[str, int] = {}
         self._options = options
         self._window = window
         self._local = _phone(options.local_phone, options)
@@ -83,10 +85,15 @@ class Planner:
                 self.sources.append(item)
 
     def _plan(self, message: Message, position: int) -> Planned | None:
-        if message.external_id in self.ids:
-            self.problems.append(_problem(message, "id already used by an earlier message"))
+        digest = hash((message.timestamp, message.text, message.reply_to)) & 0xFF
+        earlier = self.ids.get(message.external_id)
+        if earlier is not None:
+            if earlier == digest:
+                self.skipped["duplicate"] += 1  # the same message again: import it once
+            else:
+                self.problems.append(_problem(message, "id already used by a different message"))
             return None
-        self.ids.add(message.external_id)
+        self.ids[message.external_id] = digest
         if message.timestamp not in self._window:
             self.skipped["outside window"] += 1
             return None
