@@ -49,7 +49,9 @@ def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[
     try:
         if entry.kind == "jsonl":
             with entry.open_binary() as stream:
-                yield from read_jsonl(stream, entry.source, entry.files, seen)
+                yield from read_jsonl(
+                    stream, entry.source, entry.files, seen, user_phones=options.sender_phones
+                )
         else:
             yield from _read_text_export(entry, options)
     except _READ_ERRORS as exc:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from importer.model import Attachment, Blob, Direction, Message, Problem, Skipped
@@ -22,9 +23,18 @@ MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 
 
 def read_envelope(
-    envelope: dict[str, Any], source: str, line: int, files: Files, seen: set[str]
+    envelope: dict[str, Any],
+    source: str,
+    line: int,
+    files: Files,
+    seen: set[str],
+    *,
+    user_phones: Mapping[str, str] = MappingProxyType({}),
 ) -> Iterator[Message | Problem | Skipped]:
-    """The messages, skips and problems of one webhook envelope read from `source:line`."""
+    """The messages, skips and problems of one webhook envelope read from `source:line`.
+
+    `user_phones` maps business-scoped user ids (sent instead of a withheld phone) to phones.
+    """
     entries = envelope.get("entry")
     if not isinstance(entries, list):
         yield Problem(source, line, "webhook envelope has no 'entry' list")
@@ -43,10 +53,14 @@ def read_envelope(
             if field == "messages":
                 for _ in _list(value, "statuses"):
                     yield Skipped(source, line, "status")
-                reader = _Reader(value, source, line, files, seen, direction="incoming")
+                reader = _Reader(
+                    value, source, line, files, seen, direction="incoming", user_phones=user_phones
+                )
                 yield from map(reader.read, _list(value, "messages"))
             elif field == "smb_message_echoes":
-                reader = _Reader(value, source, line, files, seen, direction="outgoing")
+                reader = _Reader(
+                    value, source, line, files, seen, direction="outgoing", user_phones=user_phones
+                )
                 yield from map(reader.read, _list(value, "message_echoes"))
             else:
                 yield Skipped(source, line, f"webhook field {field}")
@@ -88,7 +102,9 @@ class _Reader:
         seen: set[str],
         *,
         direction: Direction,
+        user_phones: Mapping[str, str],
     ) -> None:
+        self._user_phones = user_phones
         self._source = source
         self._line = line
         self._files = files
@@ -151,9 +167,14 @@ class _Reader:
         if remote is None:
             user_id = next(filter(None, (_text(raw, key) for key in user_keys)), None)
             user_id = user_id or self._contact_user_id()
+            if user_id and user_id in self._user_phones:
+                return (_plus(local) if local else None), self._user_phones[user_id]
             if user_id:
                 who = "sender" if self._direction == "incoming" else "recipient"
-                return f"{who} phone withheld (user_id {user_id}); map it to a lead and contact"
+                return (
+                    f"{who} phone withheld (user_id {user_id}); map it to a phone with a "
+                    "`name` column in --mapping"
+                )
             return f"webhook message has no {remote_key!r} phone"
         return (_plus(local) if local else None), _plus(remote)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import IO, Any
 
 import orjson
@@ -42,9 +43,15 @@ class _Invalid(ValueError):
 
 
 def read_jsonl(
-    stream: IO[bytes], source: str, files: Files, seen: set[str]
+    stream: IO[bytes],
+    source: str,
+    files: Files,
+    seen: set[str],
+    *,
+    user_phones: Mapping[str, str] = MappingProxyType({}),
 ) -> Iterator[Message | Problem | Skipped]:
-    """Read a JSONL stream; `seen` holds Cloud API message ids already read (at-least-once)."""
+    """Read a JSONL stream; `seen` holds Cloud API message ids already read (at-least-once),
+    `user_phones` the phones of Cloud API users whose number is withheld."""
     for number, line in _lines(stream):
         if line is None:
             yield Problem(source, number, f"line longer than {MAX_LINE_BYTES} bytes; not read")
@@ -59,7 +66,7 @@ def read_jsonl(
         if not isinstance(record, dict):
             yield Problem(source, number, f"expected a JSON object, not {_json_type(record)}")
         elif record.get("object") == ENVELOPE_OBJECT:
-            yield from read_envelope(record, source, number, files, seen)
+            yield from read_envelope(record, source, number, files, seen, user_phones=user_phones)
         else:
             yield _read_message(record, source, number, files)
 

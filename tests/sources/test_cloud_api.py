@@ -207,11 +207,22 @@ def test_withheld_phone_and_broken_entries_are_problems(tmp_path: Path) -> None:
         (
             1,
             "wamid.W",
-            "sender phone withheld (user_id US.13491208655302741918); map it to a lead and contact",
+            "sender phone withheld (user_id US.13491208655302741918); map it to a phone with a "
+            "`name` column in --mapping",
         ),
         (1, "wamid.T", "timestamp 'soon' is not Unix seconds"),
         (1, None, "webhook message has no 'id'"),
         (2, None, "webhook envelope has no 'entry' list"),
+    ]
+
+
+def test_a_withheld_phone_is_found_by_its_user_id_in_the_mapping(tmp_path: Path) -> None:
+    withheld = {"user_id": "US.1349", "id": "wamid.W", "timestamp": TS, "type": "text"}
+    path = write(tmp_path / "hooks.jsonl", incoming(withheld | {"text": {"body": "x"}}))
+    options = ReadOptions(sender_phones={"US.1349": "+16505550123"})  # a mapping `name` row
+    items = list(read_sources([path], options))
+    assert [(m.external_id, m.remote_phone) for m in items if isinstance(m, Message)] == [
+        ("wamid.W", "+16505550123")
     ]
 
 
