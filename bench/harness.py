@@ -13,16 +13,15 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
 from bench.archive import LOCAL_PHONE, Archive
+from importer.emulator.process import EmulatorProcess
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _API_KEY = "bench"  # the emulator accepts any key; this one never leaves loopback
@@ -35,70 +34,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-class Emulator:
-    """`python -m importer emulator` on a free loopback port, for the length of a `with`."""
+def start_emulator(
+    seed_data: Path, *, latency_ms: int = 50, rate_limit: int | None = None
+) -> EmulatorProcess:
+    """The emulator the scenarios measure against; enter it with `with`."""
+    args = ["--latency-ms", str(latency_ms), "--data", str(seed_data)]
+    if rate_limit is not None:
+        args += ["--rate-limit", str(rate_limit)]
+    return EmulatorProcess(*args)
 
-    def __init__(self, seed_data: Path, *, latency_ms: int = 50, rate_limit: int | None = None):
-        command = [sys.executable, "-m", "importer", "emulator", "--port", "0"]
-        command += ["--latency-ms", str(latency_ms), "--data", str(seed_data)]
-        if rate_limit is not None:
-            command += ["--rate-limit", str(rate_limit)]
-        self._command = command
-        self._process: subprocess.Popen[str] | None = None
-        self._log: IO[bytes] | None = None
-        self.base_url = ""
 
-    def __enter__(self) -> Emulator:
-        # Its output goes to a file: a pipe nobody reads would stall it once full.
-        self._log = tempfile.NamedTemporaryFile(prefix="bench-emulator-", suffix=".log")
-        self._process = subprocess.Popen(
-            self._command, stdout=self._log, stderr=subprocess.STDOUT, text=True
-        )
-        deadline = time.monotonic() + 30
-        first = ""
-        while " on " not in first and time.monotonic() < deadline:
-            time.sleep(0.05)
-            first = Path(self._log.name).read_text().partition("\n")[0]
-            if self._process.poll() is not None:
-                break
-        if " on " not in first:
-            self._process.kill()
-            raise RuntimeError(f"emulator did not start: {Path(self._log.name).read_text()!r}")
-        self.base_url = first.split(" on ", 1)[1].strip().rstrip("/")
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._process is not None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._log is not None:
-            self._log.close()
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
-
-    @property
-    def root(self) -> str:
-        return self.base_url.removesuffix("/api/v1")
-
-    def counters(self) -> dict[str, int]:
-        with urllib.request.urlopen(f"{self.root}/_emulator/state", timeout=60) as response:
-            state: dict[str, Any] = orjson.loads(response.read())
-        counters: dict[str, int] = state["counters"]
-        return counters
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.root}/_emulator/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=60):
-            pass
+def counters(emulator: EmulatorProcess) -> dict[str, int]:
+    found: dict[str, int] = emulator.state()["counters"]
+    return found
 
 
 # Routes the emulator counts that are not Close's API (storage is counted on its own).
@@ -238,7 +186,7 @@ def import_command(archive: Archive, work: Path, base_url: str, concurrency: int
 def run_import(
     archive: Archive,
     work: Path,
-    emulator: Emulator,
+    emulator: EmulatorProcess,
     concurrency: int,
     *,
     watch: Watch | None = None,
@@ -256,15 +204,15 @@ def run_import(
     ]
     usage = measure(command, watch)
     emulator_cpu = cpu_seconds(emulator.pid) - cpu_before
-    counters = emulator.counters()
+    seen = counters(emulator)
     report_path = work / "report.json"
     report: dict[str, Any] = orjson.loads(report_path.read_bytes()) if report_path.exists() else {}
     return Run(
         usage=usage,
         report=report,
-        api_requests=api_requests(counters),
-        rate_limited=counters.get("rate_limited", 0),
-        storage_posts=counters.get("uploads", 0),
+        api_requests=api_requests(seen),
+        rate_limited=seen.get("rate_limited", 0),
+        storage_posts=seen.get("uploads", 0),
         emulator_cpu_s=emulator_cpu,
     )
 

@@ -13,7 +13,7 @@ import pstats
 from pathlib import Path
 
 from bench.archive import Shape, write_archive
-from bench.harness import Emulator, run_import
+from bench.harness import run_import, start_emulator
 from bench.latency import CONCURRENCY, LATENCY_S
 from bench.measure import Measurement
 
@@ -39,7 +39,7 @@ finally:
 def run(work: Path, *, quick: bool) -> list[Measurement]:
     archive = write_archive(work / "profile", Shape(messages=500 if quick else 2_000))
     out = work / "profile" / "importer.prof"
-    with Emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
+    with start_emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         result = run_import(
             archive, work / "profile", emulator, CONCURRENCY,
             python_args=["-c", _PROFILED, str(out)],

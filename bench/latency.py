@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.archive import Shape, write_archive
-from bench.harness import Emulator, run_import, startup_cpu_s
+from bench.harness import run_import, start_emulator, startup_cpu_s
 from bench.measure import Measurement, from_run
 
 LATENCY_S = 0.05
@@ -23,7 +23,7 @@ def run(work: Path, *, quick: bool) -> list[Measurement]:
     media = write_archive(work / "media", replace(plain.shape, attachment_share=0.10))
     naive = write_archive(work / "naive", replace(plain.shape, messages=50 if quick else 200))
     results = []
-    with Emulator(plain.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
+    with start_emulator(plain.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         first = run_import(plain, work / "plain", emulator, CONCURRENCY)
         results.append(
             from_run("1 latency", first, bound=BOUND, target=">= 90% of 320 msg/s", min_ratio=0.9)

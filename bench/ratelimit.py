@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.archive import Shape, write_archive
-from bench.harness import Emulator, run_import
+from bench.harness import run_import, start_emulator
 from bench.latency import LATENCY_S
 from bench.measure import Measurement, from_run
 
@@ -20,7 +20,9 @@ MAX_429_SHARE = 0.02
 
 def run(work: Path, *, quick: bool) -> list[Measurement]:
     archive = write_archive(work / "limited", Shape(messages=200 if quick else 1_000))
-    with Emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000), rate_limit=RATE) as emulator:
+    with start_emulator(
+        archive.seed_data, latency_ms=int(LATENCY_S * 1000), rate_limit=RATE
+    ) as emulator:
         result = run_import(archive, work / "limited", emulator, CONCURRENCY)
     measured = from_run(
         "3 rate limit",

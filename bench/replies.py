@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.archive import Shape, write_archive
-from bench.harness import Emulator, run_import
+from bench.harness import run_import, start_emulator
 from bench.latency import BOUND, CONCURRENCY, LATENCY_S
 from bench.measure import Measurement, from_run
 
@@ -22,7 +22,7 @@ def run(work: Path, *, quick: bool) -> list[Measurement]:
         messages=500 if quick else 2_000, reply_share=0.60, chains_per_chat=CHAINS_PER_CHAT
     )
     archive = write_archive(work / "chains", shape)
-    with Emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
+    with start_emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         result = run_import(archive, work / "chains", emulator, CONCURRENCY)
     measured = from_run(
         "2 reply chains", result, bound=BOUND, target=">= 80% of 320 msg/s", min_ratio=0.8

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.archive import Shape, write_archive, write_done_checkpoint
-from bench.harness import Emulator, import_command, measure
+from bench.harness import counters, import_command, measure, start_emulator
 from bench.latency import LATENCY_S
 from bench.measure import Measurement
 
@@ -38,10 +38,10 @@ def _rerun(work: Path, messages: int) -> Measurement:
     folder = work / "rerun"
     archive = write_archive(folder, Shape(messages=messages))
     write_done_checkpoint(folder / "run.ckpt", archive.shape)
-    with Emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
+    with start_emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         emulator.reset()
         usage = measure([sys.executable, *import_command(archive, folder, emulator.base_url, 16)])
-        sent = sum(v for k, v in emulator.counters().items() if " " in k)
+        sent = sum(v for k, v in counters(emulator).items() if " " in k)
     measured = Measurement(
         scenario="6 no-op rerun",
         name=f"wall s, {messages:,} done",

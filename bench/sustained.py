@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.archive import Shape, write_archive
-from bench.harness import Emulator, Watch, run_import
+from bench.harness import Watch, run_import, start_emulator
 from bench.latency import BOUND, CONCURRENCY, LATENCY_S
 from bench.measure import Measurement, from_run
 
@@ -19,7 +19,7 @@ MAX_SLOWDOWN = 0.10
 def run(work: Path, *, quick: bool) -> list[Measurement]:
     archive = write_archive(work / "sustained", Shape(messages=4_000 if quick else 20_000))
     watch = Watch(tail=work / "sustained" / "run.ckpt")
-    with Emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
+    with start_emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         result = run_import(archive, work / "sustained", emulator, CONCURRENCY, watch=watch)
     overall = from_run("7 sustained", result, bound=BOUND, target="info", min_ratio=None)
     first, last = _quarter_rates(watch.samples, result.created)

@@ -15,33 +15,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from importer.emulator.process import EmulatorProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 API_KEY = "demo-key"  # the emulator accepts any key; this one never leaves the machine
 
 
 def main() -> int:
-    emulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "importer",
-            "emulator",
-            "--port",
-            "0",
-            "--data",
-            str(SAMPLES / "seed.json"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert emulator.stdout is not None
-        first = emulator.stdout.readline()
-        base_url = first.split(" on ", 1)[1].strip().rstrip("/")
-        print(f"emulator: {base_url}")
+    with EmulatorProcess("--data", str(SAMPLES / "seed.json")) as emulator:
+        print(f"emulator: {emulator.base_url}")
         with tempfile.TemporaryDirectory() as work:
-            checkpoint = Path(work) / "demo.ckpt"
             command = [
                 sys.executable,
                 "-m",
@@ -49,7 +33,7 @@ def main() -> int:
                 "run",
                 str(SAMPLES),
                 "--base-url",
-                base_url,
+                emulator.base_url,
                 "--api-key",
                 API_KEY,
                 "--mapping",
@@ -57,18 +41,15 @@ def main() -> int:
                 "--local-phone",
                 "+1 415 555 0100",
                 "--checkpoint",
-                str(checkpoint),
+                str(Path(work) / "demo.ckpt"),
                 "--no-progress",
             ]
             print("$ wa-close-import run samples/ --mapping samples/mapping.csv ...")
             status = subprocess.run(command, check=False).returncode
             print("\nthe same again (the checkpoint makes it a no-op):")
             again = subprocess.run(command, check=False).returncode
-        _show(base_url)
-        return status or again
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        _show(emulator.base_url)
+    return status or again
 
 
 def _show(base_url: str) -> None:

@@ -17,9 +17,10 @@ import pytest
 from importer.cli import main
 from importer.contacts import load_mapping
 from importer.emulator import Emulator, EmulatorConfig
+from importer.emulator.process import EmulatorProcess
 from importer.errors import UsageError
 from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator, cli_import
-from tests.test_crash import emulator_state, slow_close  # noqa: F401 - a fixture
+from tests.test_crash import slow_close  # noqa: F401 - a fixture
 
 JONAS = "+493055550199"  # in seed.json, not in mapping.csv
 UNKNOWN = ["+16505550150", "+16505550151", "+16505550152"]
@@ -146,13 +147,13 @@ def test_unknown_phones_are_held_back_then_created_once_with_create_missing(
 
 
 def test_create_missing_makes_each_lead_once_across_killed_runs(
-    slow_close: str,  # noqa: F811 - the fixture imported above
+    slow_close: EmulatorProcess,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
 ) -> None:
     write_chats(tmp_path / "chats.jsonl", UNKNOWN, per_chat=60)
     command = [
         sys.executable, "-m", "importer", "run", str(tmp_path / "chats.jsonl"),
-        "--base-url", slow_close + "/api/v1", "--api-key", API_KEY,
+        "--base-url", slow_close.base_url, "--api-key", API_KEY,
         "--local-phone", LOCAL_PHONE, "--create-missing", "--concurrency", "4",
         "--checkpoint", str(tmp_path / "run.ckpt"),
     ]  # fmt: skip
@@ -164,7 +165,7 @@ def test_create_missing_makes_each_lead_once_across_killed_runs(
         process.wait(10)
     assert subprocess.run(command, capture_output=True, check=False).returncode == 0
 
-    state = emulator_state(slow_close)
+    state = slow_close.state()
     by_phone: dict[str, set[str]] = {}
     for lead in state["leads"]:
         for contact in lead["contacts"]:

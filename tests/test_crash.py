@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+from importer.emulator.process import EmulatorProcess
 from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES
 
 SEED_LEAD = "lead_acmeSampleLead000000000000000000000000001"
@@ -24,34 +23,11 @@ SEED_CONTACT = "cont_mariaSampleContact0000000000000000000001"
 
 
 @pytest.fixture
-def slow_close() -> Iterator[str]:
-    """An emulator process with 50 ms latency and some dropped answers: the root URL."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "importer",
-            "emulator",
-            "--port",
-            "0",
-            "--latency-ms",
-            "40",
-            "--drop-rate",
-            "0.05",
-            "--seed",
-            "11",
-            "--data",
-            str(SAMPLES / "seed.json"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    yield line.split(" on ", 1)[1].strip().removesuffix("/api/v1/")
-    process.terminate()
-    process.wait(10)
-    process.stdout.close()
+def slow_close() -> Iterator[EmulatorProcess]:
+    """An emulator process with 40 ms latency and some dropped answers."""
+    args = ["--latency-ms", "40", "--drop-rate", "0.05", "--seed", "11"]
+    with EmulatorProcess(*args, "--data", str(SAMPLES / "seed.json")) as emulator:
+        yield emulator
 
 
 def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
@@ -72,7 +48,7 @@ def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
     return rows
 
 
-def start_run(root: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_run(emulator: EmulatorProcess, tmp_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -81,7 +57,7 @@ def start_run(root: str, tmp_path: Path) -> subprocess.Popen[bytes]:
             "run",
             str(tmp_path / "chat.jsonl"),
             "--base-url",
-            root + "/api/v1",
+            emulator.base_url,
             "--api-key",
             API_KEY,
             "--local-phone",
@@ -102,20 +78,14 @@ def start_run(root: str, tmp_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def emulator_state(root: str) -> dict[str, Any]:
-    with urllib.request.urlopen(root + "/_emulator/state", timeout=10) as answer:
-        state: dict[str, Any] = json.load(answer)
-    return state
-
-
-def created(root: str) -> int:
-    count: int = emulator_state(root)["counters"].get("creates", 0)
+def created(emulator: EmulatorProcess) -> int:
+    count: int = emulator.state()["counters"].get("creates", 0)
     return count
 
 
-def assert_exactly_once(root: str, rows: list[dict[str, Any]]) -> None:
+def assert_exactly_once(emulator: EmulatorProcess, rows: list[dict[str, Any]]) -> None:
     copies: dict[str, list[dict[str, Any]]] = {}
-    for activity in emulator_state(root)["activities"].values():
+    for activity in emulator.state()["activities"].values():
         copies.setdefault(activity["external_whatsapp_message_id"], []).append(activity)
     assert sorted(copies) == sorted(r["id"] for r in rows)
     assert [k for k, v in copies.items() if len(v) > 1] == []
@@ -125,7 +95,7 @@ def assert_exactly_once(root: str, rows: list[dict[str, Any]]) -> None:
 
 
 def test_sigkill_at_random_moments_then_finish_exactly_once(
-    slow_close: str, tmp_path: Path
+    slow_close: EmulatorProcess, tmp_path: Path
 ) -> None:
     rows = write_chat(tmp_path / "chat.jsonl", 600)
     # Kill each run once Close holds a random number more of the messages: mid-flight, wherever
@@ -147,7 +117,7 @@ def test_sigkill_at_random_moments_then_finish_exactly_once(
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupt_stops_cleanly_with_130_and_a_rerun_resumes(
-    slow_close: str, tmp_path: Path, stop: signal.Signals
+    slow_close: EmulatorProcess, tmp_path: Path, stop: signal.Signals
 ) -> None:
     rows = write_chat(tmp_path / "chat.jsonl", 400)
     run = start_run(slow_close, tmp_path)
@@ -165,7 +135,7 @@ def test_an_interrupt_stops_cleanly_with_130_and_a_rerun_resumes(
 
 
 def test_a_second_run_is_refused_while_the_first_lives_and_not_after_it_is_killed(
-    slow_close: str, tmp_path: Path
+    slow_close: EmulatorProcess, tmp_path: Path
 ) -> None:
     rows = write_chat(tmp_path / "chat.jsonl", 400)
     first = start_run(slow_close, tmp_path)
@@ -174,7 +144,7 @@ def test_a_second_run_is_refused_while_the_first_lives_and_not_after_it_is_kille
 
     second = subprocess.run(
         [sys.executable, "-m", "importer", "run", str(tmp_path / "chat.jsonl"),
-         "--api-key", API_KEY, "--base-url", slow_close + "/api/v1",
+         "--api-key", API_KEY, "--base-url", slow_close.base_url,
          "--checkpoint", str(tmp_path / "run.ckpt")],
         capture_output=True, text=True, check=False, timeout=30,
     )  # fmt: skip
