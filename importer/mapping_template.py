@@ -53,9 +53,7 @@ class PhoneTable:
         moment = p.message.timestamp
         row.first = moment if row.first is None else min(row.first, moment)
         row.last = moment if row.last is None else max(row.last, moment)
-        name = p.message.sender_name
-        if name and p.direction == "incoming" and not row.display_name:
-            row.display_name = name
+        row.display_name = row.display_name or p.their_name or ""
 
 
 async def look_up(rows: list[PhoneRow], base_url: str, api_key: str) -> None:

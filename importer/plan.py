@@ -41,6 +41,11 @@ class Planned:
     def external_id(self) -> str:
         return self.message.external_id
 
+    @property
+    def their_name(self) -> str | None:
+        """The remote party's name as the archive shows it (only their own messages show it)."""
+        return self.message.sender_name if self.direction == "incoming" else None
+
 
 @dataclass(slots=True)
 class Plan:

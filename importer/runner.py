@@ -44,9 +44,8 @@ def display_names(plan: Plan) -> dict[str, str]:
     """Each remote phone's name as the archive shows it (first incoming message that has one)."""
     names: dict[str, str] = {}
     for p in plan.messages:
-        name = p.message.sender_name
-        if name and p.direction == "incoming" and p.remote_phone not in names:
-            names[p.remote_phone] = name
+        if p.their_name and p.remote_phone not in names:
+            names[p.remote_phone] = p.their_name
     return names
 
 
