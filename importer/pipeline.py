@@ -77,9 +77,11 @@ class Importer:
         self._report.attachments_uploaded += 1
 
     async def run(self, planned: list[Planned]) -> None:
+        """Send `planned`: what the checkpoint holds is an edit to sync (the plan keeps only
+        changed ones, see `runner.build_plan`), the rest is new."""
         done = self._checkpoint.state.done
         todo = [p for p in planned if p.external_id not in done]
-        changed = self._changed(planned) if self._options.sync_edits else []
+        changed = [p for p in planned if p.external_id in done] if self._options.sync_edits else []
         self._report.skipped += len(planned) - len(todo) - len(changed)
         await self._sync_edits(changed)
         await self._dispatch(todo)
@@ -200,10 +202,6 @@ class Importer:
             self._report.skipped += 1
         else:
             self._report.created += 1
-
-    def _changed(self, planned: list[Planned]) -> list[Planned]:
-        state = self._checkpoint.state
-        return [p for p in planned if p.external_id in state.done and is_changed(state, p)]
 
     async def _sync_edits(self, changed: list[Planned]) -> None:
         """PUT the new text and attachments of each changed message."""
