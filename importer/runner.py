@@ -41,8 +41,9 @@ class RunConfig:
 
 
 def display_names(plan: Plan) -> dict[str, str]:
-    """Each remote phone's name as the archive shows it (first incoming message that has one)."""
-    names: dict[str, str] = {}
+    """Each remote phone's name: the address book's in a coexistence log, else as the archive
+    shows it (first incoming message that has one)."""
+    names = dict(plan.names)
     for p in plan.messages:
         if p.their_name and p.remote_phone not in names:
             names[p.remote_phone] = p.their_name
