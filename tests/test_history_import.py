@@ -8,7 +8,12 @@ business, address-book edits and a removal, overlap with live webhooks.
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -19,11 +24,14 @@ import pytest
 
 from importer.cli import main
 from importer.emulator import Emulator
-from tests.conftest import cli_import
+from importer.emulator.process import EmulatorProcess
+from tests.conftest import API_KEY, SAMPLES, cli_import
 from tests.sources.fixtures import coexistence as log
 from tests.sources.fixtures.coexistence import BUSINESS, DECLINER, Expected
 
 LOCAL = f"+{BUSINESS}"
+SEED_LEAD = "lead_acmeSampleLead000000000000000000000000001"
+SEED_CONTACT = "cont_mariaSampleContact0000000000000000000001"
 
 
 def stored(emu: Emulator) -> dict[str, dict[str, Any]]:
@@ -159,3 +167,38 @@ def test_inspect_shows_the_sync_per_business_and_names_the_template(tmp_path: Pa
         "1 media placeholders still without their media"
     ) in lines
     assert f"history of +{DECLINER}: declined (code 2593109: {log.DECLINED_TITLE})" in lines
+
+
+def test_a_killed_import_of_the_log_resumes_exactly_once(tmp_path: Path) -> None:
+    folder = log.write_log(tmp_path / "log", bulk=400)
+    expected = log.expected(bulk=400)
+    seed = str(SAMPLES / "seed.json")
+    args = ["--latency-ms", "30", "--drop-rate", "0.05", "--seed", "12", "--data", seed]
+    with EmulatorProcess(*args) as close:
+        command = [
+            sys.executable, "-m", "importer", "run", str(folder), "--base-url", close.base_url,
+            "--api-key", API_KEY, "--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT,
+            "--concurrency", "6", "--checkpoint", str(tmp_path / "run.ckpt"),
+        ]  # fmt: skip
+        run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while run.poll() is None and close.state()["counters"].get("creates", 0) < 100:
+            time.sleep(0.01)
+        assert run.poll() is None, "the run finished before it could be killed"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(10)
+        assert 0 < close.state()["counters"]["creates"] < len(expected)
+
+        final = subprocess.run(command, capture_output=True, check=False, timeout=120)
+        assert final.returncode == 1, final.stderr  # the declined business
+        activities = list(close.state()["activities"].values())
+
+    copies: dict[str, list[dict[str, Any]]] = {}
+    for activity in activities:
+        copies.setdefault(activity["external_whatsapp_message_id"], []).append(activity)
+    assert sorted(copies) == sorted(e.wamid for e in expected)
+    assert [wamid for wamid, found in copies.items() if len(found) > 1] == []
+    for e in expected:
+        (activity,) = copies[e.wamid]
+        assert (activity["direction"], activity["remote_phone"]) == (e.direction, e.remote)
+        parent = copies[e.reply_to][0]["id"] if e.reply_to else None
+        assert activity["response_to_id"] == parent, e.wamid
