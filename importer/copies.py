@@ -3,7 +3,8 @@
 Webhooks are delivered at least once, a history chunk may come twice, and messages around a
 coexistence onboarding come both in the history and live: copies of one message, never two
 messages. The first whole copy read is the message; a later copy that brings a reply link or a
-sender name the first lacked (the live copy of a history message) amends it. A history media
+sender name the first lacked (the live copy of a history message, where Meta shows no
+`context`) lends it those. A history media
 message comes in two halves, a placeholder in its chat and a media webhook with its contents,
 anywhere in the sources: whichever comes first is held until the other does.
 

@@ -200,13 +200,13 @@ def make_plan(
 
 
 def _amended(first: Planned, later: Planned) -> Planned:
-    """The later copy, in the first one's place, keeping what only the first one said."""
+    """The first copy with the reply link and sender name only the later one gave."""
     message = replace(
-        later.message,
-        reply_to=later.message.reply_to or first.message.reply_to,
-        sender_name=later.message.sender_name or first.message.sender_name,
+        first.message,
+        reply_to=first.message.reply_to or later.message.reply_to,
+        sender_name=first.message.sender_name or later.message.sender_name,
     )
-    return replace(later, seq=first.seq, message=message, amends=False)
+    return replace(first, message=message)
 
 
 def send_order(p: Planned) -> tuple[datetime, int]:

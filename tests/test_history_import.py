@@ -28,19 +28,11 @@ from importer.emulator.process import EmulatorProcess
 from tests.conftest import API_KEY, SAMPLES, cli_import
 from tests.sources.fixtures import coexistence as log
 from tests.sources.fixtures.coexistence import BUSINESS, DECLINER, Expected
+from tests.test_cloud_import import stored
 
 LOCAL = f"+{BUSINESS}"
 SEED_LEAD = "lead_acmeSampleLead000000000000000000000000001"
 SEED_CONTACT = "cont_mariaSampleContact0000000000000000000001"
-
-
-def stored(emu: Emulator) -> dict[str, dict[str, Any]]:
-    by_id: dict[str, dict[str, Any]] = {}
-    for activity in emu.state.activities.values():
-        wamid = activity["external_whatsapp_message_id"]
-        assert wamid not in by_id, f"{wamid} is in Close twice"
-        by_id[wamid] = activity
-    return by_id
 
 
 def assert_imported(emu: Emulator, expected: list[Expected]) -> dict[str, dict[str, Any]]:
