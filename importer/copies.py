@@ -21,12 +21,15 @@ from dataclasses import dataclass, replace
 from importer.message_ids import IdIndex
 from importer.model import Message, Part
 
-_REPLY, _NAME, _ALL = 1, 2, 3
+# What an id's mark in the index records: fields its planned message has, halves read.
+_REPLY, _NAME, _PLACEHOLDER, _MEDIA = 1, 2, 4, 8
+_ALL = 15
+_HALF = {"placeholder": _PLACEHOLDER, "media": _MEDIA}
 
 
 @dataclass(frozen=True, slots=True)
 class Taken:
-    """A message to plan at `position`; `amends`: it replaces the earlier copy planned."""
+    """A message to plan at `position`; `amends`: it amends the earlier copy planned."""
 
     message: Message
     position: int
@@ -34,6 +37,8 @@ class Taken:
 
 
 class Copies:
+    """Counts as `duplicate` every copy, and no half that completes a pair, in any order."""
+
     def __init__(self, ids: IdIndex, skipped: Counter[str]):
         self._ids = ids
         self._skipped = skipped
@@ -42,30 +47,23 @@ class Copies:
     def take(self, message: Message, position: int) -> Taken | None:
         """What to plan now of `message`, read at `position`: None for a copy or a half held."""
         wa_id = message.external_id
+        earlier = self._ids.get(wa_id)
+        # Marks are negative; a digest (a canonical line with this id) counts as having all.
+        had = 0 if earlier is None else -1 - earlier if earlier < 0 else _ALL
         held = self._halves.pop(wa_id, None)
-        if held is None:
-            earlier = self._ids.get(wa_id)
-            if earlier is not None:
-                return self._copy(message, position, earlier)
-            self._mark(message)
-            if message.part is not None:
-                self._halves[wa_id] = (position, message)
-                return None
-            return Taken(message, position)
-        held_at, half = held
-        if message.part == half.part:
-            self._halves[wa_id] = held  # the same half again: its chunk came twice
-            self._skipped["duplicate"] += 1
-            return None
-        if message.part is None:
-            # A whole copy (the live webhook) wins over a half and keeps the chat's place; a
-            # placeholder never replaces real contents.
-            joined = replace(message, reply_to=message.reply_to or half.reply_to)
+        if held is not None:
+            taken = self._join(held, message, position)
+        elif earlier is not None:
+            taken = self._copy(message, position, had)
+        elif message.part is not None:
+            self._halves[wa_id] = (position, message)
+            taken = None
         else:
-            chat, media = (half, message) if half.part == "placeholder" else (message, half)
-            joined = _with_contents(chat, media)
-        self._mark(joined)
-        return Taken(joined, held_at if half.part == "placeholder" else position)
+            taken = Taken(message, position)
+        if earlier is None or earlier < 0:
+            planned = _fields(taken.message) if taken is not None else 0
+            self._ids.add(wa_id, -1 - (had | planned | _HALF.get(message.part or "", 0)))
+        return taken
 
     def lone_halves(self) -> Iterator[tuple[Taken, Part]]:
         """At the end of the input: the halves whose other half never came, as whole messages,
@@ -75,18 +73,31 @@ class Copies:
             assert half.part is not None
             yield Taken(replace(half, part=None), position), half.part
 
-    def _copy(self, message: Message, position: int, earlier: int) -> Taken | None:
-        self._skipped["duplicate"] += 1
-        # Marks are negative; a digest (a canonical line with this id) counts as having all.
-        had = -1 - earlier if earlier < 0 else _ALL
-        brings = _fields(message) & ~had
-        if message.part is not None or not brings:
+    def _join(self, held: tuple[int, Message], message: Message, position: int) -> Taken | None:
+        held_at, half = held
+        if message.part == half.part:
+            self._halves[message.external_id] = held  # the same half again: its chunk came twice
+            self._skipped["duplicate"] += 1
             return None
-        self._ids.add(message.external_id, -1 - (had | brings))
-        return Taken(message, position, amends=True)
+        at = held_at if half.part == "placeholder" else position
+        if message.part is None:
+            # A whole copy (the live webhook) wins over a half and keeps the chat's place; a
+            # placeholder never replaces real contents.
+            self._skipped["duplicate"] += 1
+            joined = replace(message, reply_to=message.reply_to or half.reply_to)
+            return Taken(joined, at)
+        chat, media = (half, message) if half.part == "placeholder" else (message, half)
+        return Taken(_with_contents(chat, media), at)
 
-    def _mark(self, message: Message) -> None:
-        self._ids.add(message.external_id, -1 - _fields(message))
+    def _copy(self, message: Message, position: int, had: int) -> Taken | None:
+        """A message under an id already planned: a copy, or the other half of a pair."""
+        half = _HALF.get(message.part or "", 0)
+        if half and not had & half and had & (_PLACEHOLDER | _MEDIA):
+            return None  # the second half of a pair whose message a whole copy already gave
+        self._skipped["duplicate"] += 1
+        if message.part is not None or not _fields(message) & ~had:
+            return None
+        return Taken(message, position, amends=True)
 
 
 def _fields(message: Message) -> int:

@@ -66,7 +66,8 @@ class Plan:
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     sources: list[SourceInfo] = field(default_factory=list)
     not_needed: int = 0  # messages read but left out by `make_plan`'s `needed`
-    names: dict[str, str] = field(default_factory=dict)  # E.164 -> the address book's name
+    # E.164 -> its name: the address book's, else the first their messages gave
+    names: dict[str, str] = field(default_factory=dict)
     history: dict[str, HistorySync] = field(default_factory=dict)  # business E.164 -> its sync
 
 

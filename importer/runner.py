@@ -42,12 +42,8 @@ class RunConfig:
 
 def display_names(plan: Plan) -> dict[str, str]:
     """Each remote phone's name: the address book's in a coexistence log, else as the archive
-    shows it (first incoming message that has one)."""
-    names = dict(plan.names)
-    for p in plan.messages:
-        if p.their_name and p.remote_phone not in names:
-            names[p.remote_phone] = p.their_name
-    return names
+    shows it (first incoming message that has one, read by the planner over every message)."""
+    return plan.names
 
 
 def build_plan(config: RunConfig, state: CheckpointState) -> Plan:
