@@ -102,7 +102,7 @@ def inspect_sources(
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
         print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
-    problems = [problem_json(p) for p in planner.problems]
+    problems = [problem_json(p) for p in planner.problems + planner.notes]
     if as_json:
         document = {
             "chats": [c.as_json() for c in chats],
@@ -131,7 +131,7 @@ def inspect_sources(
         if planner.skipped:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(planner.skipped.items()))
             print(f"not imported by design: {kinds}")
-        for p in planner.problems:
+        for p in planner.problems + planner.notes:
             where = f"{p.source}:{p.line}" if p.line else p.source
             print(f"problem: {where}: {p.reason}")
         total = sum(c.messages for c in chats)

@@ -66,6 +66,7 @@ class Plan:
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     sources: list[SourceInfo] = field(default_factory=list)
     not_needed: int = 0  # messages read but left out by `make_plan`'s `needed`
+    notes: list[Problem] = field(default_factory=list)  # problems that keep no message out
     # E.164 -> its name: the address book's, else the first their messages gave
     names: dict[str, str] = field(default_factory=dict)
     history: dict[str, HistorySync] = field(default_factory=dict)  # business E.164 -> its sync
@@ -82,6 +83,7 @@ class Planner:
 
     def __init__(self, options: ReadOptions, window: Window = Window(), *, amends: bool = False):
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
         self.skipped: Counter[str] = Counter()
         self.sources: list[SourceInfo] = []
         self.ids = IdIndex()
@@ -133,7 +135,7 @@ class Planner:
         if kind is not None:
             self.skipped[kind] += 1
         if problem is not None:
-            self.problems.append(problem)
+            self.notes.append(problem)
 
     def _plan(self, taken: Taken) -> Planned | None:
         message = taken.message
@@ -195,6 +197,7 @@ def make_plan(
         planner.skipped,
         planner.sources,
         left,
+        planner.notes,
         planner.names(),
         planner.history.syncs,
     )

@@ -71,9 +71,13 @@ async def run_import(config: RunConfig) -> Report:
     return report
 
 
-def _tally(report: Report, problems: list[Problem], skipped: Counter[str]) -> None:
+def _tally(
+    report: Report, problems: list[Problem], skipped: Counter[str], notes: list[Problem]
+) -> None:
     for problem in problems:
         report.reject(problem)
+    for note in notes:
+        report.note(note)
     report.skipped_by_kind.update(skipped)
 
 
@@ -98,7 +102,7 @@ def _dry_run(config: RunConfig, report: Report) -> None:
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
     report.attachments_uploaded = len(files)
-    _tally(report, planner.problems, planner.skipped)
+    _tally(report, planner.problems, planner.skipped, planner.notes)
 
 
 async def _send(config: RunConfig, report: Report) -> None:
@@ -110,7 +114,7 @@ async def _send(config: RunConfig, report: Report) -> None:
     except BaseException:
         await checkpoint.close()
         raise
-    _tally(report, plan.problems, plan.skipped)
+    _tally(report, plan.problems, plan.skipped, plan.notes)
     report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     try:
