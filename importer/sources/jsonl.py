@@ -54,7 +54,8 @@ def read_jsonl(
     webhook can carry thousands."""
     for number, line in _lines(stream):
         if line is None:
-            yield Problem(source, number, f"line longer than {MAX_LINE_BYTES} bytes; not read")
+            reason = f"line longer than {MAX_LINE_BYTES} bytes; not read: nothing on it is imported"
+            yield Problem(source, number, reason)
             continue
         if not line.strip():
             continue
