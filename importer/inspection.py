@@ -97,12 +97,12 @@ def inspect_sources(
     phones = mapping_template.PhoneTable(mapping or {})
     chats = summarise(phones.tap(messages) if template else messages, planner.ids)
     if template is not None:
-        rows = phones.rows()
+        rows = phones.rows(planner.names())
         if lookup is not None:
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
         print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
-    problems = [problem_json(p) for p in planner.problems]
+    problems = [problem_json(p) for p in planner.problems + planner.notes]
     if as_json:
         document = {
             "chats": [c.as_json() for c in chats],
@@ -110,6 +110,7 @@ def inspect_sources(
             "problems": problems,
             "date_order": {s.source: s.date_order for s in planner.sources if s.date_order},
             "date_order_evidence": {s.source: s.evidence for s in planner.sources if s.date_order},
+            "history": {b: sync.as_json() for b, sync in planner.history.syncs.items()},
         }
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -125,10 +126,12 @@ def inspect_sources(
                 f"({c.replies_unresolved} to messages not in the sources), "
                 f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"
             )
+        for sync in planner.history.syncs.values():
+            print(sync.describe())
         if planner.skipped:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(planner.skipped.items()))
             print(f"not imported by design: {kinds}")
-        for p in planner.problems:
+        for p in planner.problems + planner.notes:
             where = f"{p.source}:{p.line}" if p.line else p.source
             print(f"problem: {where}: {p.reason}")
         total = sum(c.messages for c in chats)

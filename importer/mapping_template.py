@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from importer.close.api import CloseAPI
 from importer.close.transport import Transport
@@ -41,7 +42,10 @@ class PhoneTable:
             self._add(p)
             yield p
 
-    def rows(self) -> list[PhoneRow]:
+    def rows(self, names: Mapping[str, str] = MappingProxyType({})) -> list[PhoneRow]:
+        """The rows by phone; `names` (an address book's) come before the messages' own."""
+        for row in self._rows.values():
+            row.display_name = names.get(row.phone) or row.display_name
         return sorted(self._rows.values(), key=lambda r: r.phone)
 
     def _add(self, p: Planned) -> None:

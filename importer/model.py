@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 Direction = Literal["incoming", "outgoing"]
+Part = Literal["placeholder", "media"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,12 @@ class Message:
     integration_link: str | None = None
     sender_name: str | None = None
     chat: str | None = None  # a reader's name for the conversation, when it knows one
+    # The id is WhatsApp's own (Cloud API): whatever else is read under it is a copy of this
+    # message (a redelivery, the history and the live copy), never a different message.
+    wamid: bool = False
+    # Half of a history media message: the `placeholder` in the chat, or the `media` webhook that
+    # brings its contents later; the planner joins the two halves by id.
+    part: Part | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +95,29 @@ class SourceInfo:
     evidence: str = ""
 
 
-Item = Message | Problem | Skipped | SourceInfo
+@dataclass(frozen=True, slots=True)
+class AddressEntry:
+    """An address-book entry of a coexistence log (`smb_app_state_sync` `add`): a phone's name."""
+
+    source: str
+    line: int
+    phone: str  # `+` and digits, as the webhook wrote them
+    name: str
+    at: int  # the webhook's `metadata.timestamp`, Unix seconds: the latest entry wins
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChunk:
+    """One chunk of a coexistence history sync: how far it got, or why it was declined."""
+
+    source: str
+    line: int
+    business: str  # `+` and the digits of the business's own number
+    phase: str | None
+    progress: int | None  # 0..100 of the whole sync
+    threads: int
+    error: tuple[int | None, str] | None = None  # (code, title) of a declined sync
+
+
+# Cloud API logs also say who is who (`AddressEntry`) and how a history sync went.
+Item = Message | Problem | Skipped | SourceInfo | AddressEntry | HistoryChunk

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from importer.model import Direction, Message, Problem, Skipped, SourceInfo
+from importer.coexistence import AddressBook, HistorySync, HistoryTally
+from importer.copies import Copies, Taken
+from importer.message_ids import IdIndex, digest
+from importer.model import (
+    AddressEntry,
+    Direction,
+    HistoryChunk,
+    Message,
+    Problem,
+    Skipped,
+    SourceInfo,
+)
 from importer.phones import to_e164
 from importer.sources.options import ReadOptions
 
@@ -36,6 +47,7 @@ class Planned:
     direction: Direction
     local_phone: str  # E.164
     remote_phone: str  # E.164
+    amends: bool = False  # a later copy of a message planned before: replaces it (`copies`)
 
     @property
     def external_id(self) -> str:
@@ -54,33 +66,47 @@ class Plan:
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> count
     sources: list[SourceInfo] = field(default_factory=list)
     not_needed: int = 0  # messages read but left out by `make_plan`'s `needed`
+    notes: list[Problem] = field(default_factory=list)  # problems that keep no message out
+    # E.164 -> its name: the address book's, else the first their messages gave
+    names: dict[str, str] = field(default_factory=dict)
+    history: dict[str, HistorySync] = field(default_factory=dict)  # business E.164 -> its sync
 
 
 class Planner:
     """Resolves messages one at a time, keeping only their ids (to tell repeats from clashes).
 
     `inspect` and `--dry-run` stream through it in constant memory per message; `make_plan`
-    collects and orders what it yields for sending.
+    collects and orders what it yields for sending. Cloud API copies and media halves are
+    settled by `copies`, which holds a media half until its other half is read; halves still
+    alone at the end are planned then, a placeholder as `<media omitted>`.
     """
 
-    def __init__(self, options: ReadOptions, window: Window = Window()):
+    def __init__(self, options: ReadOptions, window: Window = Window(), *, amends: bool = False):
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
         self.skipped: Counter[str] = Counter()
         self.sources: list[SourceInfo] = []
-        # id -> a one-byte digest of the message: enough to tell the same message read twice
-        # (overlapping logs) from two messages sharing an id, in ~40 bytes per message.
-        self.ids: dict[str, int] = {}
+        self.ids = IdIndex()
+        self.address_book = AddressBook()
+        self.history = HistoryTally()
+        self._copies = Copies(self.ids, self.skipped)
+        self._amends = amends  # yield the later copies that amend a planned message
+        self._their_names: dict[str, str] = {}  # E.164 -> first name a message of theirs gave
         self._options = options
         self._window = window
         self._local = _phone(options.local_phone, options)
         self._remote = _phone(options.remote_phone, options)
 
     def messages(self, items: Iterable[object]) -> Iterator[Planned]:
-        """The plannable messages of `items`, in input order; the rest is tallied on self."""
+        """The plannable messages of `items`; the rest is tallied on self.
+
+        In input order, except history media halves: those come once both are read, or at the
+        end. With `amends`, a later copy amending a message comes too (`Planned.amends`)."""
         for position, item in enumerate(items):
             if isinstance(item, Message):
-                planned = self._plan(item, position)
-                if planned is not None:
+                taken = self._copies.take(item, position) if item.wamid else Taken(item, position)
+                planned = self._plan(taken) if taken is not None else None
+                if planned is not None and (self._amends or not planned.amends):
                     yield planned
             elif isinstance(item, Problem):
                 self.problems.append(item)
@@ -88,25 +114,55 @@ class Planner:
                 self.skipped[item.kind] += 1
             elif isinstance(item, SourceInfo):
                 self.sources.append(item)
+            elif isinstance(item, AddressEntry):
+                phone = _phone(item.phone, self._options)
+                if phone is not None:
+                    self.address_book.add(phone, item.at, item.name)
+            elif isinstance(item, HistoryChunk):
+                self._chunk(item)
+        for taken, part in self._copies.lone_halves():
+            if part == "placeholder":
+                self.history.placeholder_left(taken.message.local_phone)
+            if (planned := self._plan(taken)) is not None:
+                yield planned
 
-    def _plan(self, message: Message, position: int) -> Planned | None:
-        digest = hash((message.timestamp, message.text, message.reply_to)) & 0xFF
-        earlier = self.ids.get(message.external_id)
-        if earlier is not None:
-            if earlier == digest:
-                self.skipped["duplicate"] += 1  # the same message again: import it once
-            else:
-                self.problems.append(_problem(message, "id already used by a different message"))
-            return None
-        self.ids[message.external_id] = digest
+    def names(self) -> dict[str, str]:
+        """Each remote phone's name: the address book's, else the first their messages gave."""
+        return self._their_names | self.address_book.names()
+
+    def _chunk(self, chunk: HistoryChunk) -> None:
+        kind, problem = self.history.add(chunk)
+        if kind is not None:
+            self.skipped[kind] += 1
+        if problem is not None:
+            self.notes.append(problem)
+
+    def _plan(self, taken: Taken) -> Planned | None:
+        message = taken.message
+        if not message.wamid:
+            found = digest(message.timestamp, message.text, message.reply_to)
+            earlier = self.ids.get(message.external_id)
+            if earlier is not None:
+                if earlier == found:
+                    self.skipped["duplicate"] += 1  # the same message again: import it once
+                else:
+                    reason = "id already used by a different message"
+                    self.problems.append(_problem(message, reason))
+                return None
+            self.ids.add(message.external_id, found)
         if message.timestamp not in self._window:
-            self.skipped["outside window"] += 1
+            if not taken.amends:
+                self.skipped["outside window"] += 1
             return None
         resolved = _resolve_parties(message, self._options, self._local, self._remote)
         if isinstance(resolved, str):
-            self.problems.append(_problem(message, resolved))
+            if not taken.amends:
+                self.problems.append(_problem(message, resolved))
             return None
-        return Planned(position, message, *resolved)
+        planned = Planned(taken.position, message, *resolved, amends=taken.amends)
+        if planned.their_name:
+            self._their_names.setdefault(planned.remote_phone, planned.their_name)
+        return planned
 
 
 def make_plan(
@@ -120,16 +176,41 @@ def make_plan(
     Only those are held in memory (sending in order needs them all at hand); the rest, such as
     what the checkpoint says is imported already, are counted as they stream past.
     """
-    planner = Planner(options, window)
+    planner = Planner(options, window, amends=True)
     kept: list[Planned] = []
+    where: dict[str, int] = {}  # Cloud API id -> its place in `kept`, for amending copies
     left = 0
     for p in planner.messages(items):
-        if needed(p):
+        if p.amends:
+            if (at := where.get(p.external_id)) is not None:
+                kept[at] = _amended(kept[at], p)
+        elif needed(p):
+            if p.message.wamid:
+                where[p.external_id] = len(kept)
             kept.append(p)
         else:
             left += 1
     kept.sort(key=send_order)
-    return Plan(kept, planner.problems, planner.skipped, planner.sources, left)
+    return Plan(
+        kept,
+        planner.problems,
+        planner.skipped,
+        planner.sources,
+        left,
+        planner.notes,
+        planner.names(),
+        planner.history.syncs,
+    )
+
+
+def _amended(first: Planned, later: Planned) -> Planned:
+    """The first copy with the reply link and sender name only the later one gave."""
+    message = replace(
+        first.message,
+        reply_to=first.message.reply_to or later.message.reply_to,
+        sender_name=first.message.sender_name or later.message.sender_name,
+    )
+    return replace(first, message=message)
 
 
 def send_order(p: Planned) -> tuple[datetime, int]:

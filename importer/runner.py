@@ -41,12 +41,9 @@ class RunConfig:
 
 
 def display_names(plan: Plan) -> dict[str, str]:
-    """Each remote phone's name as the archive shows it (first incoming message that has one)."""
-    names: dict[str, str] = {}
-    for p in plan.messages:
-        if p.their_name and p.remote_phone not in names:
-            names[p.remote_phone] = p.their_name
-    return names
+    """Each remote phone's name: the address book's in a coexistence log, else as the archive
+    shows it (first incoming message that has one, read by the planner over every message)."""
+    return plan.names
 
 
 def build_plan(config: RunConfig, state: CheckpointState) -> Plan:
@@ -74,9 +71,13 @@ async def run_import(config: RunConfig) -> Report:
     return report
 
 
-def _tally(report: Report, problems: list[Problem], skipped: Counter[str]) -> None:
+def _tally(
+    report: Report, problems: list[Problem], skipped: Counter[str], notes: list[Problem]
+) -> None:
     for problem in problems:
         report.reject(problem)
+    for note in notes:
+        report.note(note)
     report.skipped_by_kind.update(skipped)
 
 
@@ -101,7 +102,7 @@ def _dry_run(config: RunConfig, report: Report) -> None:
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
     report.attachments_uploaded = len(files)
-    _tally(report, planner.problems, planner.skipped)
+    _tally(report, planner.problems, planner.skipped, planner.notes)
 
 
 async def _send(config: RunConfig, report: Report) -> None:
@@ -113,7 +114,7 @@ async def _send(config: RunConfig, report: Report) -> None:
     except BaseException:
         await checkpoint.close()
         raise
-    _tally(report, plan.problems, plan.skipped)
+    _tally(report, plan.problems, plan.skipped, plan.notes)
     report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     try:

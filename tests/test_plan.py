@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from importer.model import Message
+from importer.message_ids import digest
+from importer.model import AddressEntry, Message
 from importer.plan import Window, make_plan
 from importer.sources.options import ReadOptions
 
@@ -91,3 +92,109 @@ def test_the_window_counts_what_it_leaves_out() -> None:
     plan = make_plan(items, ReadOptions(local_phone=LOCAL), window)
     assert [p.external_id for p in plan.messages] == ["3", "4", "5"]
     assert plan.skipped == {"outside window": 7}
+
+
+def test_two_messages_a_one_byte_digest_confused_are_told_apart() -> None:
+    # Texts whose digests agree in their first byte: a one-byte digest took the second for a
+    # repeat and dropped it silently.
+    by_first_byte: dict[int, str] = {}
+    for n in range(1000):
+        text = f"version {n}"
+        first = digest(T0, text, None) >> 56
+        if first in by_first_byte:
+            break
+        by_first_byte[first] = text
+    one, other = by_first_byte[first], text
+    items = [
+        message("m", text=one, direction="incoming", remote_phone="+16505550123"),
+        message("m", line=2, text=other, direction="incoming", remote_phone="+16505550123"),
+    ]
+    plan = make_plan(items, ReadOptions(local_phone=LOCAL))
+    assert [p.message.text for p in plan.messages] == [one]
+    assert [(p.line, p.reason) for p in plan.problems] == [
+        (2, "id already used by a different message")
+    ]
+
+
+def cloud(wa_id: str, line: int, **fields: Any) -> Message:
+    """A Cloud API message: its id is WhatsApp's own."""
+    parties = {"direction": "incoming", "remote_phone": "+16505550123", "local_phone": LOCAL}
+    return message(wa_id, line=line, wamid=True, **(parties | fields))
+
+
+PLACEHOLDER = {"text": "<media omitted>", "part": "placeholder"}
+
+
+@pytest.mark.parametrize("media_first", [False, True], ids=["placeholder-first", "media-first"])
+def test_a_placeholder_and_its_media_webhook_are_one_message(media_first: bool) -> None:
+    chat = cloud("w", 5, minute=1, **PLACEHOLDER)
+    # The media webhook's own time and sender do not count: the thread's do.
+    media = cloud("w", 9, minute=59, text="the photo", part="media", remote_phone="+1999")
+    items = [media, chat] if media_first else [chat, media]
+
+    plan = make_plan([cloud("a", 1), *items, cloud("b", 20, minute=2)], ReadOptions())
+
+    assert [p.external_id for p in plan.messages] == ["a", "w", "b"]
+    joined = plan.messages[1]
+    assert (joined.message.text, joined.message.line, joined.remote_phone) == (
+        "the photo",
+        5,
+        "+16505550123",
+    )
+    assert joined.message.timestamp == T0.replace(minute=1)
+    assert (plan.skipped, plan.problems) == ({}, [])
+
+
+def test_halves_alone_at_the_end_are_still_messages() -> None:
+    items = [
+        cloud("p", 1, **PLACEHOLDER),
+        cloud("p", 2, **PLACEHOLDER),  # its chunk came twice
+        cloud("m", 3, text="<image omitted>", part="media"),
+    ]
+    plan = make_plan(items, ReadOptions())
+    assert [(p.external_id, p.message.text) for p in plan.messages] == [
+        ("p", "<media omitted>"),
+        ("m", "<image omitted>"),
+    ]
+    assert plan.skipped == {"duplicate": 1}
+
+
+def test_a_placeholder_never_replaces_a_live_copy_and_a_live_copy_completes_one() -> None:
+    items = [
+        cloud("live-first", 1, text="caption"),
+        cloud("live-first", 2, **PLACEHOLDER),
+        cloud("held", 3, **PLACEHOLDER),
+        cloud("held", 4, text="live caption", reply_to="live-first"),
+        cloud("held", 5, text="late media", part="media"),
+    ]
+    plan = make_plan(items, ReadOptions())
+    assert [(p.external_id, p.message.text, p.message.reply_to) for p in plan.messages] == [
+        ("live-first", "caption", None),
+        ("held", "live caption", "live-first"),
+    ]
+    assert plan.skipped == {"duplicate": 2}
+
+
+def test_a_later_copy_brings_the_reply_link_and_name_the_first_copy_lacked() -> None:
+    history = cloud("c2", 1, minute=5, text="Great!")
+    live = cloud("c2", 7, minute=5, text="Great!", reply_to="c1", sender_name="Chen Wei")
+    plan = make_plan([cloud("c1", 0), history, live, live], ReadOptions())
+
+    assert [(p.external_id, p.seq, p.message.reply_to) for p in plan.messages] == [
+        ("c1", 0, None),
+        ("c2", 1, "c1"),
+    ]
+    assert plan.names == {"+16505550123": "Chen Wei"}
+    assert plan.skipped == {"duplicate": 2}
+
+
+def test_the_address_book_names_by_latest_add_and_a_remove_keeps_the_name() -> None:
+    items = [
+        AddressEntry("a.jsonl", 1, "+16505551234", "Pablo Morales", at=200),
+        AddressEntry("b.jsonl", 1, "+16505551234", "Pablo M.", at=100),
+        AddressEntry("b.jsonl", 2, "16505552222", "Ana", at=100),
+        AddressEntry("b.jsonl", 3, "+16505552222", "Ana Díaz", at=100),  # a tie: the later line
+        cloud("x", 4, sender_name="Profile Name", remote_phone="+16505551234"),
+    ]
+    plan = make_plan(items, ReadOptions())
+    assert plan.names == {"+16505551234": "Pablo Morales", "+16505552222": "Ana Díaz"}

@@ -35,22 +35,20 @@ def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
 
 
 def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
-    # Cloud API ids seen in this call: a webhook delivered twice may sit in two files.
-    seen: set[str] = set()
     for path in paths:
         for found in walk(path):
             if isinstance(found, Entry):
-                yield from _read_entry(found, options, seen)
+                yield from _read_entry(found, options)
             else:
                 yield found
 
 
-def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
+def _read_entry(entry: Entry, options: ReadOptions) -> Iterator[Item]:
     try:
         if entry.kind == "jsonl":
             with entry.open_binary() as stream:
                 yield from read_jsonl(
-                    stream, entry.source, entry.files, seen, user_phones=options.sender_phones
+                    stream, entry.source, entry.files, user_phones=options.sender_phones
                 )
         else:
             yield from _read_text_export(entry, options)

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from importer.model import Attachment, Direction, Message, Problem, Skipped
+from importer.model import Attachment, Direction, Item, Message, Problem
 from importer.sources.blobs import CHUNK_BYTES, oversize_reason
 from importer.sources.cloud_api import ENVELOPE_OBJECT, read_envelope
 from importer.sources.container import Files
@@ -46,15 +46,16 @@ def read_jsonl(
     stream: IO[bytes],
     source: str,
     files: Files,
-    seen: set[str],
     *,
     user_phones: Mapping[str, str] = MappingProxyType({}),
-) -> Iterator[Message | Problem | Skipped]:
-    """Read a JSONL stream; `seen` holds Cloud API message ids already read (at-least-once),
-    `user_phones` the phones of Cloud API users whose number is withheld."""
+) -> Iterator[Item]:
+    """Read a JSONL stream; `user_phones` holds the phones of Cloud API users whose number is
+    withheld. A line is parsed once and its messages streamed on: one Cloud API history
+    webhook can carry thousands."""
     for number, line in _lines(stream):
         if line is None:
-            yield Problem(source, number, f"line longer than {MAX_LINE_BYTES} bytes; not read")
+            reason = f"line longer than {MAX_LINE_BYTES} bytes; not read: nothing on it is imported"
+            yield Problem(source, number, reason)
             continue
         if not line.strip():
             continue
@@ -66,7 +67,7 @@ def read_jsonl(
         if not isinstance(record, dict):
             yield Problem(source, number, f"expected a JSON object, not {_json_type(record)}")
         elif record.get("object") == ENVELOPE_OBJECT:
-            yield from read_envelope(record, source, number, files, seen, user_phones=user_phones)
+            yield from read_envelope(record, source, number, files, user_phones=user_phones)
         else:
             yield _read_message(record, source, number, files)
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped
+from importer.plan import make_plan
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -64,6 +65,7 @@ def test_text_message_is_incoming_from_the_customer(tmp_path: Path) -> None:
             remote_phone=f"+{CUSTOMER}",
             sender_name="Ann Customer",
             chat=f"+{CUSTOMER}",
+            wamid=True,
         )
     ]
 
@@ -162,9 +164,9 @@ def test_duplicate_deliveries_are_one_message_across_files(tmp_path: Path) -> No
         incoming(text_message("wamid.D")),
         incoming(text_message("wamid.D"), text_message("wamid.N")),
     )
-    items = read(first, second)
-    assert [m.external_id for m in items if isinstance(m, Message)] == ["wamid.D", "wamid.N"]
-    assert [s.kind for s in items if isinstance(s, Skipped)] == ["duplicate", "duplicate"]
+    plan = make_plan(read_sources([first, second], ReadOptions()), ReadOptions())
+    assert [p.external_id for p in plan.messages] == ["wamid.D", "wamid.N"]
+    assert (plan.skipped, plan.problems) == ({"duplicate": 2}, [])
 
 
 def test_statuses_and_non_message_types_are_skipped_by_kind(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def read(
             result.messages.append(item)
         elif isinstance(item, Problem):
             result.problems.append(item)
-        else:
+        elif isinstance(item, Skipped):
             result.skipped.append(item)
     return result
 
