@@ -68,6 +68,8 @@ class Problem:
     line: int | None
     reason: str
     external_id: str | None = None
+    # True: the message is imported all the same (e.g. without a file the export left out).
+    note: bool = False
 
 
 @dataclass(frozen=True, slots=True)

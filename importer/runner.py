@@ -76,7 +76,7 @@ async def run_import(config: RunConfig) -> Report:
 
 def _tally(report: Report, problems: list[Problem], skipped: Counter[str]) -> None:
     for problem in problems:
-        report.reject(problem)
+        (report.note if problem.note else report.reject)(problem)
     report.skipped_by_kind.update(skipped)
 
 

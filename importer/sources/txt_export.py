@@ -206,7 +206,8 @@ class _Reader:
             blob = self._media(found.name)
             if not isinstance(blob, Blob):
                 missing = blob or f"attachment {found.name} not in the archive"
-                text = "\n".join(filter(None, [f"<attached: {found.name}>", found.caption]))
+                # As WhatsApp wrote it, in the export's language: Close shows what was sent.
+                text = "\n".join(filter(None, [found.placeholder, found.caption]))
             else:
                 content_type = mimetypes.guess_type(found.name, strict=False)[0]
                 attachment = Attachment(
@@ -231,7 +232,7 @@ class _Reader:
             yield Problem(self._source, line, f"{attachments[0].filename}: {too_big}", external_id)
             return
         if missing is not None:
-            yield Problem(self._source, line, missing, external_id)
+            yield Problem(self._source, line, f"{missing}; imported without it", external_id, True)
         yield Message(
             external_id=external_id,
             timestamp=pending.when,

@@ -229,13 +229,27 @@ def test_unknown_content_type_falls_back_to_octet_stream() -> None:
     assert result.messages[0].attachments[0].content_type == "application/octet-stream"
 
 
-def test_missing_media_file_is_a_problem_but_the_message_stays() -> None:
-    result = read("13/01/2023, 10:00 - Ann: IMG-0001.jpg (file attached)\nnice view\n")
+@pytest.mark.parametrize(
+    ("line", "placeholder"),
+    [
+        ("13/01/2023, 10:00 - Ann: IMG-0001.jpg (file attached)", "IMG-0001.jpg (file attached)"),
+        ("13.01.23, 10:00 - Ann: IMG-0001.jpg (Datei angehängt)", "IMG-0001.jpg (Datei angehängt)"),
+        ("[13.01.23, 10:00:00] Ann: \u200e<Anhang: IMG-0001.jpg>", "<Anhang: IMG-0001.jpg>"),
+    ],
+)
+def test_missing_media_file_is_a_note_and_the_placeholder_stays_as_written(
+    line: str, placeholder: str
+) -> None:
+    result = read(f"{line}\nnice view\n")
     (message,) = result.messages
     (problem,) = result.problems
-    assert message.text == "<attached: IMG-0001.jpg>\nnice view"
+    assert message.text == f"{placeholder}\nnice view"
     assert message.attachments == ()
-    assert (problem.line, problem.reason) == (1, "attachment IMG-0001.jpg not in the archive")
+    assert (problem.line, problem.reason) == (
+        1,
+        "attachment IMG-0001.jpg not in the archive; imported without it",
+    )
+    assert problem.note
     assert problem.external_id == message.external_id
 
 
