@@ -17,6 +17,7 @@ from typing import Any
 from importer.model import Attachment, Blob, Direction, Message, Problem, Skipped
 from importer.sources.blobs import oversize_reason
 from importer.sources.container import Files
+from importer.sources.content_types import guess_content_type
 
 ENVELOPE_OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
@@ -202,7 +203,7 @@ class _Reader:
         filename = (_text(media, "filename") if kind == "document" else None) or _filename(
             blob, mime_type
         )
-        content_type = mime_type or _guess(filename)
+        content_type = mime_type or guess_content_type(filename)
         return caption, (Attachment(filename, content_type, blob),)
 
 
@@ -212,7 +213,3 @@ def _filename(blob: Blob, mime_type: str | None) -> str:
     if "." not in name and mime_type:
         name += mimetypes.guess_extension(mime_type.split(";")[0].strip(), strict=False) or ""
     return name
-
-
-def _guess(filename: str) -> str:
-    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import IO, Literal, Protocol, TextIO
 
 from importer.errors import UsageError
 from importer.model import Blob, Problem, Skipped
+from importer.sources.txt_headers import clean, looks_like_header
 
 Kind = Literal["jsonl", "txt"]
 
@@ -86,20 +86,9 @@ def walk(path: Path) -> Iterator[Entry | Problem | Skipped]:
 def looks_like_export(head: str) -> bool:
     """Whether a text starts like a WhatsApp chat export (its first non-empty line)."""
     for line in head.splitlines():
-        cleaned = line.translate(_INVISIBLE).strip()
-        if cleaned:
-            return bool(_IOS_HEADER.match(cleaned) or _ANDROID_HEADER.match(cleaned))
+        if clean(line).strip():
+            return looks_like_header(line)
     return False
-
-
-_INVISIBLE: dict[int, str | None] = {0x200E: None, 0x200F: None, 0xFEFF: None, 0x202A: None}
-_INVISIBLE |= {0x202C: None, 0x202F: " ", 0x00A0: " "}
-_DATE = r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
-_TIME = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?"
-# `[20.06.19, 16:00:15] Loris:` and `[3/6/18 1:55:00 p. m.] a:`
-_IOS_HEADER = re.compile(rf"\[{_DATE},?\s[^\]]{{0,12}}?{_TIME}[^\]]{{0,16}}\]\s")
-# `1/4/23, 7:02 PM - `, `13.6.2018 klo 21.25.15 - `, `2023/12/20 下午5:46 - `
-_ANDROID_HEADER = re.compile(rf"{_DATE},?\s.{{0,12}}?{_TIME}.{{0,16}}?\s[-\u2013]\s")
 
 
 def _is_export_name(name: str) -> bool:

@@ -8,7 +8,6 @@ one-to-one chat from a group); the second yields the messages. The first item is
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
 from importer.sources.blobs import oversize_reason
+from importer.sources.content_types import guess_content_type
 from importer.sources.options import ReadOptions
 from importer.sources.txt_dates import DateStats, Decision, local_time
 from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
@@ -209,11 +209,7 @@ class _Reader:
                 # As WhatsApp wrote it, in the export's language: Close shows what was sent.
                 text = "\n".join(filter(None, [found.placeholder, found.caption]))
             else:
-                content_type = mimetypes.guess_type(found.name, strict=False)[0]
-                attachment = Attachment(
-                    found.name, content_type or "application/octet-stream", blob
-                )
-                attachments = (attachment,)
+                attachments = (Attachment(found.name, guess_content_type(found.name), blob),)
                 text = found.caption
         parties = self._parties
         chat_key = parties.chat_key

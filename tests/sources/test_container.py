@@ -291,6 +291,14 @@ def test_zip_attachments_from_root_then_member_folder(tmp_path: Path) -> None:
         "06/03/2017, 00:45 - Messages and calls are end-to-end encrypted.",
         "2023/12/20 \u4e0b\u53485:46 - Bob: hi",
         "\n\n[22.4.2026, 20.20.13] Ann: hi",
+        # The same marks and layouts the reader knows (one definition, in txt_headers).
+        "\u202b12/07/2017, 22:35 - Johannes: text",
+        "\u2066[20.06.19, 16:00:15]\u2069 Loris: text",
+        "\u202e\u202d29.01.18, 23:47 - Bob: hi",
+        "12/07/2017 à 22:35 - XXX: Salut :)",
+        "27/02/14 05:16:12: Steve Rogers: We won.",
+        "2022/12/14, 13:34. - John Doe: Lorem",
+        "29.01.18, 3:47 nachmittags - Bob: a day period not known yet is still an export",
     ],
 )
 def test_export_headers_are_recognised(first_line: str) -> None:
