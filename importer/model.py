@@ -88,6 +88,7 @@ class SourceInfo:
     source: str
     date_order: str | None = None
     evidence: str = ""
+    parties: str = ""  # who is who, when the reader inferred it, and why
 
 
 Item = Message | Problem | Skipped | SourceInfo

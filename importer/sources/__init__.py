@@ -62,4 +62,6 @@ def _read_text_export(entry: Entry, options: ReadOptions) -> Iterator[Item]:
     # Imported here: its patterns cost start-up time that a JSONL-only run need not pay.
     from importer.sources.txt_export import read_txt_export
 
-    yield from read_txt_export(entry.open_text, entry.source, options, entry.named)
+    yield from read_txt_export(
+        entry.open_text, entry.source, options, entry.named, title=entry.title
+    )

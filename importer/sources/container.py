@@ -20,6 +20,7 @@ from typing import IO, Literal, Protocol, TextIO
 from importer.errors import UsageError
 from importer.model import Blob, Problem, Skipped
 from importer.sources.txt_headers import clean, looks_like_header
+from importer.sources.txt_titles import chat_title
 
 Kind = Literal["jsonl", "txt"]
 
@@ -49,6 +50,7 @@ class Entry:
     kind: Kind
     open_binary: Callable[[], IO[bytes]]
     files: Files
+    title: str | None = None  # text exports: the chat's name in the file's (or zip's) name
 
     def open_text(self) -> TextIO:
         """The file as text from its start: UTF-8, a BOM dropped, CRLF read as LF."""
@@ -80,7 +82,7 @@ def walk(path: Path) -> Iterator[Entry | Problem | Skipped]:
         return
     files = _FolderFiles(path.parent.absolute(), "")
     kind: Kind = "jsonl" if suffix == ".jsonl" else "txt"
-    yield Entry(str(path), kind, _file_opener(path), files)
+    yield Entry(str(path), kind, _file_opener(path), files, chat_title(path.name))
 
 
 def looks_like_export(head: str) -> bool:
@@ -132,7 +134,7 @@ def _walk_folder(folder: Path) -> Iterator[Entry | Problem | Skipped]:
         if suffix == ".jsonl":
             yield Entry(str(path), "jsonl", opener, files)
         else:
-            yield _text_entry(str(path), member, opener, files)
+            yield _text_entry(str(path), member, opener, files, chat_title(member))
 
 
 def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
@@ -168,7 +170,8 @@ def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
             if _suffix(name) == ".jsonl":
                 yield Entry(f"{display}:{name}", "jsonl", opener, files)
             else:
-                yield _text_entry(f"{display}:{name}", name, opener, files)
+                title = chat_title(name) or chat_title(path.name)
+                yield _text_entry(f"{display}:{name}", name, opener, files, title)
         for name in sorted(sizes):
             if _suffix(name) == ".zip":
                 reason = "zip archives inside zip archives are not read; unzip it first"
@@ -176,9 +179,9 @@ def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
 
 
 def _text_entry(
-    source: str, member: str, opener: Callable[[], IO[bytes]], files: Files
+    source: str, member: str, opener: Callable[[], IO[bytes]], files: Files, title: str | None
 ) -> Entry | Problem | Skipped:
-    entry = Entry(source, "txt", opener, files)
+    entry = Entry(source, "txt", opener, files, title)
     if _is_export_name(posixpath.basename(member)):
         return entry
     # Exports get renamed; what gives them away is their first line.

@@ -22,7 +22,14 @@ from importer.sources.txt_dates import DateStats, Decision, local_time
 from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
 from importer.sources.txt_ids import IdMaker, body_key
 from importer.sources.txt_markers import is_system_text, media_of, skip_kind, without_edited_marker
-from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_for, sender_key
+from importer.sources.txt_parties import (
+    Parties,
+    decide_parties,
+    infer_account,
+    is_me,
+    phone_for,
+    sender_key,
+)
 
 OpenText = Callable[[], TextIO]
 # A file named in the export: found, or why not (None: simply absent).
@@ -84,20 +91,29 @@ def _survey(
 
 
 def read_txt_export(
-    open_text: OpenText, source: str, options: ReadOptions, media: MediaLookup
+    open_text: OpenText,
+    source: str,
+    options: ReadOptions,
+    media: MediaLookup,
+    *,
+    title: str | None = None,
 ) -> Iterator[Item]:
-    """Read one text export: `SourceInfo` first, then messages, problems and skipped lines."""
+    """Read one text export: `SourceInfo` first, then messages, problems and skipped lines.
+
+    `title` is the chat's name from the file name (`WhatsApp Chat with NAME`), if it has one.
+    """
     dates, others = _survey(open_text, options)
     decision = dates.decide(options.date_order)
-    yield SourceInfo(source, decision.order, decision.evidence)
-    if decision.conflict is not None:
-        yield Problem(source, None, decision.conflict)
     valid = {
         key: name
         for key, (name, dmy, mdy) in others.items()
         if (dmy if decision.day_first else mdy)
     }
-    parties = decide_parties(valid, options)
+    valid, options, inferred = infer_account(valid, options, title)
+    yield SourceInfo(source, decision.order, decision.evidence, inferred)
+    if decision.conflict is not None:
+        yield Problem(source, None, decision.conflict)
+    parties = decide_parties(valid, options, title)
     if parties.refusal is not None:
         reason = parties.refusal
         if not options.me and not options.local_phone:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from importer.sources.options import ReadOptions
 from importer.sources.txt_headers import clean
@@ -64,8 +64,33 @@ class Parties:
     remote_phone: str | None
 
 
-def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
-    """Decide from `others` (sender key to sender as written, the account excluded)."""
+def infer_account(
+    others: dict[str, str], options: ReadOptions, title: str | None
+) -> tuple[dict[str, str], ReadOptions, str]:
+    """Who the account is, when no flag says: in a chat of two senders whose file name names
+    one of them, the other one. (`others` without it, the options naming it, and why; or all
+    unchanged and "".) A sender the mapping gives a phone is a remote party, never the account.
+    """
+    if options.me or title is None or len(others) != 2 or sender_key(title) not in others:
+        return others, options, ""
+    remote_key = sender_key(title)
+    ((_, me),) = [(k, n) for k, n in others.items() if k != remote_key]
+    if phone_for(me, options) is not None:
+        return others, options, ""
+    remote = others[remote_key]
+    why = (
+        f"one-to-one chat with {remote} (the file name says so), so {me} is the account"
+        " (--me says otherwise)"
+    )
+    return {remote_key: remote}, replace(options, me=(me,)), why
+
+
+def decide_parties(
+    others: dict[str, str], options: ReadOptions, title: str | None = None
+) -> Parties:
+    """Decide from `others` (sender key to sender as written, the account excluded); a phone
+    number as the file's `title` is the other party's when nothing more explicit says."""
+    title_phone = phone_of(title) if title else None
     if len(others) > 1:
         names = sorted(others.values(), key=str.casefold)
         if all(phone_for(name, options) is not None for name in names):
@@ -78,7 +103,7 @@ def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
         return Parties(reason, False, "", None, None)
     if others:
         ((key, name),) = others.items()
-        remote = options.remote_phone or phone_for(name, options)
+        remote = options.remote_phone or phone_for(name, options) or title_phone
         return Parties(None, False, key, name, remote)
-    remote = options.remote_phone
+    remote = options.remote_phone or title_phone
     return Parties(None, False, "tel:" + digits(remote) if remote else "", remote, remote)
