@@ -18,7 +18,7 @@ from importer.checkpoint import load_state
 from importer.contacts import LeadContact
 from importer.errors import UsageError
 from importer.plan import Planned, Planner, Window
-from importer.report import problem_json
+from importer.report import printable, problem_json, problem_lines
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -110,27 +110,32 @@ def inspect_sources(
             "problems": problems,
             "date_order": {s.source: s.date_order for s in planner.sources if s.date_order},
             "date_order_evidence": {s.source: s.evidence for s in planner.sources if s.date_order},
+            "parties": {s.source: s.parties for s in planner.sources if s.parties},
         }
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for info in planner.sources:
             if info.date_order:
-                print(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
+                print(
+                    printable(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
+                )
+            if info.parties:
+                print(printable(f"{info.source}: {info.parties}"))
         for c in chats:
             span = f"{c.first:%Y-%m-%d} .. {c.last:%Y-%m-%d}" if c.first and c.last else ""
             who = c.remote_phone if c.chat == c.remote_phone else f"{c.chat} ({c.remote_phone})"
-            print(
+            line = (
                 f"{c.source}: chat {who}: {c.messages} messages "
                 f"({c.incoming} in, {c.outgoing} out), {c.replies} replies "
                 f"({c.replies_unresolved} to messages not in the sources), "
                 f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"
             )
+            print(printable(line))
         if planner.skipped:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(planner.skipped.items()))
-            print(f"not imported by design: {kinds}")
-        for p in planner.problems:
-            where = f"{p.source}:{p.line}" if p.line else p.source
-            print(f"problem: {where}: {p.reason}")
+            print(printable(f"not imported by design: {kinds}"))
+        for line in problem_lines(planner.problems):
+            print(line)
         total = sum(c.messages for c in chats)
         print(f"{total} messages in {len(chats)} chats, {len(problems)} problems")
     return 1 if problems else 0
