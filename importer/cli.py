@@ -393,6 +393,7 @@ def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
         date_order=ns.date_order,
         default_region=region,
         sender_phones=mapping.phones,
+        mapping_problems=tuple(mapping.problems),
     )
 
 

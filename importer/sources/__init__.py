@@ -37,6 +37,7 @@ def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
 def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
     # Cloud API ids seen in this call: a webhook delivered twice may sit in two files.
     seen: set[str] = set()
+    yield from options.mapping_problems
     for path in paths:
         for found in walk(path):
             if isinstance(found, Entry):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from importer.sources.options import ReadOptions
@@ -27,12 +28,23 @@ def phone_of(sender: str) -> str | None:
 
 
 def phone_for(sender: str, options: ReadOptions) -> str | None:
-    """The sender's phone: as written, else as the mapping names it."""
-    written = phone_of(sender)
-    if written is not None or not options.sender_phones:
-        return written
-    key = sender_key(sender)
-    return next((p for n, p in options.sender_phones.items() if sender_key(n) == key), None)
+    """The sender's phone: as the mapping names it (a row for a sender written as a number
+    too: the number may be one no phone has), else as written."""
+    return _by_key(options.sender_phones).get(sender_key(sender)) or phone_of(sender)
+
+
+# The last mapping seen and its names by `sender_key`: one mapping serves a whole run.
+_KEYED: list[tuple[Mapping[str, str], dict[str, str]]] = []
+
+
+def _by_key(phones: Mapping[str, str]) -> dict[str, str]:
+    """The mapping's names by `sender_key`, made once per mapping, not once per message."""
+    if not _KEYED or _KEYED[0][0] is not phones:
+        keyed: dict[str, str] = {}
+        for name, phone in phones.items():
+            keyed.setdefault(sender_key(name), phone)
+        _KEYED[:] = [(phones, keyed)]
+    return _KEYED[0][1]
 
 
 def sender_key(sender: str) -> str:

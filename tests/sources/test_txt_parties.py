@@ -82,3 +82,11 @@ def test_a_number_in_the_title_is_the_remote_phone() -> None:
 def test_remote_phone_flag_wins_over_the_title() -> None:
     result = read(CHAT, me=(), title="Jake Morrison", remote_phone="+16505550199")
     assert {m.remote_phone for m in result.messages} == {"+16505550199"}
+
+
+def test_a_mapping_row_names_the_phone_of_a_sender_written_as_a_number_too() -> None:
+    # Peers' exports (and hand-edited ones) show numbers no phone has; the mapping corrects them.
+    text = "12/07/2024, 10:00 - +1 123 456 789: hi\n12/07/2024, 10:01 - Me: hello\n"
+    result = read(text, sender_phones={"+1 123 456 789": "+16505550142"})
+    assert [m.remote_phone for m in result.messages] == ["+16505550142", "+16505550142"]
+    assert [m.remote_phone for m in read(text).messages] == ["+1123456789", "+1123456789"]
