@@ -93,15 +93,18 @@ def inspect_sources(
     lookup: tuple[str, str] | None = None,
 ) -> int:
     planner = Planner(options, window)
-    messages = planner.messages(read_sources(sources, options))
-    phones = mapping_template.PhoneTable(mapping or {})
-    chats = summarise(phones.tap(messages) if template else messages, planner.ids)
+    items = read_sources(sources, options)
+    phones = mapping_template.PhoneTable(mapping or {}, options.default_region)
+    messages = phones.tap(items, planner, window) if template else planner.messages(items)
+    chats = summarise(messages, planner.ids)
     if template is not None:
         rows = phones.rows()
         if lookup is not None:
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
-        print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
+        named = sum(1 for row in rows if not row.phone)
+        by_name = f" ({named} by name: fill in their phone)" if named else ""
+        print(printable(f"wrote {len(rows)} parties to {template}{by_name}"), file=sys.stderr)
     problems = [problem_json(p) for p in planner.problems]
     if as_json:
         document = {
