@@ -41,8 +41,10 @@ MAX_MESSAGE_CHARS = 1024 * 1024
 _SKIP_CHARS = 64 * 1024
 
 
-def _lines(open_text: OpenText) -> Iterator[tuple[int, str | None]]:
-    """Numbered lines without their ending; None for a line too long for a chat, left unread."""
+def _lines(open_text: OpenText) -> Iterator[tuple[int, str, bool]]:
+    """Numbered lines without their ending, and whether each is whole: of a line too long for
+    a chat only the start is kept (enough to tell whether it starts a message), the rest is
+    skipped unread."""
     with open_text() as stream:
         number = 0
         while line := stream.readline(MAX_MESSAGE_CHARS + 1):
@@ -50,9 +52,9 @@ def _lines(open_text: OpenText) -> Iterator[tuple[int, str | None]]:
             if len(line) > MAX_MESSAGE_CHARS and not line.endswith("\n"):
                 while (rest := stream.readline(_SKIP_CHARS)) and not rest.endswith("\n"):
                     pass
-                yield number, None
+                yield number, line[:_SKIP_CHARS], False
             else:
-                yield number, line.rstrip("\r\n")
+                yield number, line.rstrip("\r\n"), True
 
 
 def _kind(header: Header, text: str) -> str | None:
@@ -72,8 +74,8 @@ def _survey(
     """
     dates = DateStats()
     others: dict[str, tuple[str, bool, bool]] = {}
-    for number, line in _lines(open_text):
-        header = parse_header(line) if line is not None else None
+    for number, line, _ in _lines(open_text):
+        header = parse_header(line)
         if header is None:
             continue
         as_dmy = local_time(header, True, _UTC) is not None
@@ -135,11 +137,11 @@ class _Pending:
     size: int = 0  # characters so far, to refuse a message no phone could have written
     too_long_at: int | None = None  # the line that made it too long
 
-    def add(self, number: int, line: str | None) -> None:
+    def add(self, number: int, line: str, whole: bool) -> None:
         if self.too_long_at is not None:
             return
-        self.size += len(line) + 1 if line is not None else MAX_MESSAGE_CHARS
-        if line is None or self.size > MAX_MESSAGE_CHARS:
+        self.size += len(line) + 1 if whole else MAX_MESSAGE_CHARS
+        if not whole or self.size > MAX_MESSAGE_CHARS:
             self.too_long_at = number
             self.lines.clear()
         else:
@@ -167,8 +169,8 @@ class _Reader:
     def read(self, open_text: OpenText) -> Iterator[Item]:
         pending: _Pending | None = None
         garbage: tuple[int, int] | None = None  # first line, count before the first header
-        for number, line in _lines(open_text):
-            header = parse_header(line) if line is not None else None
+        for number, line, whole in _lines(open_text):
+            header = parse_header(line)
             when = None
             if header is not None:
                 when = local_time(header, self._decision.day_first, self._options.timezone)
@@ -179,15 +181,17 @@ class _Reader:
                     yield self._garbage_problem(garbage)
                     garbage = None
                 pending = _Pending(number, header, when, size=len(header.body))
+                if not whole:  # this message itself is too long; its neighbours are not
+                    pending.too_long_at = number
             elif pending is not None:
-                word = unknown_period(line) if line is not None and header is None else None
+                word = unknown_period(line) if header is None else None
                 if word is not None:
                     reason = (
                         f"time with unknown day period {word!r}: line kept in the message before"
                     )
                     yield Problem(self._source, number, reason)
-                pending.add(number, line)
-            elif line is None or line.strip():
+                pending.add(number, line, whole)
+            elif not whole or line.strip():
                 garbage = (garbage[0], garbage[1] + 1) if garbage else (number, 1)
         if pending is not None:
             yield from self._finish(pending)

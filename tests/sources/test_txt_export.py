@@ -413,6 +413,24 @@ def test_a_line_too_long_for_any_chat_refuses_its_message_without_holding_it() -
     )
 
 
+def test_an_over_long_message_is_the_problem_and_its_neighbours_import() -> None:
+    # Issue 9, item 7: a 2 MiB message after a normal one cost the normal one.
+    huge = "z" * (2 * 1024 * 1024)
+    text = (
+        "13/01/2023, 10:00 - Ann: first\n"
+        f"13/01/2023, 10:01 - Ann: {huge}\n"
+        "and a continuation of it\n"
+        "13/01/2023, 10:02 - Ann: last\n"
+    )
+    result = read(text)
+    assert [(m.line, m.text) for m in result.messages] == [(1, "first"), (4, "last")]
+    (problem,) = result.problems
+    assert (problem.line, problem.reason) == (
+        2,
+        f"message longer than {MAX_MESSAGE_CHARS} characters (at line 2); not imported",
+    )
+
+
 def test_a_message_of_too_many_lines_is_refused() -> None:
     lines = "ab\n" * (MAX_MESSAGE_CHARS // 3 + 1)
     result = read(f"13/01/2023, 10:00 - Ann: start\n{lines}13/01/2023, 10:01 - Ann: next\n")
