@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from importer.model import Attachment, Blob
+from importer.sources.container import open_regular
 from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _open_file(blob: Blob) -> IO[bytes]:
     if not path.is_relative_to(root):
         raise BlobCorrupt(f"{blob.container}/{blob.member}: leads outside {blob.container}")
     try:
-        return path.open("rb")
+        return open_regular(path)
     except OSError as exc:
         raise BlobCorrupt(f"{blob.container}/{blob.member}: cannot open ({exc})") from exc
 

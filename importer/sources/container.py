@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import stat
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ def walk(path: Path) -> Iterator[Entry | Problem | Skipped]:
     if path.is_dir():
         yield from _walk_folder(path)
         return
+    if (irregular := _irregular(path)) is not None:
+        yield irregular
+        return
     suffix = path.suffix.lower()
     if suffix == ".zip":
         yield from _walk_zip(path, str(path))
@@ -124,6 +128,9 @@ def _walk_folder(folder: Path) -> Iterator[Entry | Problem | Skipped]:
         yield Problem(str(folder), None, "no .jsonl, .txt or .zip files in this folder")
     for parts in sorted(found):
         path = folder.joinpath(*parts)
+        if (irregular := _irregular(path)) is not None:
+            yield irregular
+            continue
         member = "/".join(parts)
         suffix = _suffix(member)
         if suffix == ".zip":
@@ -139,7 +146,7 @@ def _walk_folder(folder: Path) -> Iterator[Entry | Problem | Skipped]:
 
 def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(path)  # checked to be a regular file by the caller
     except _ZIP_ERRORS as exc:
         yield Problem(display, None, f"not a readable zip archive ({exc})")
         return
@@ -193,8 +200,33 @@ def _text_entry(
     return entry if looks_like_export(head) else Skipped(source, None, "not a WhatsApp export")
 
 
+def _irregular(path: Path) -> Problem | None:
+    """A problem for a path that is no regular file (a FIFO, a device, a socket): reading one
+    would wait forever for a writer, or never end (`/dev/zero`)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return Problem(str(path), None, f"cannot read ({exc.strerror})")
+    if stat.S_ISREG(mode):
+        return None
+    return Problem(str(path), None, "not a regular file (a FIFO, device or socket); not read")
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open `path` for reading only if it is a regular file, without waiting for a FIFO's writer.
+
+    Checked on the open file itself: the path may have been swapped since it was listed.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: path.open("rb")
+    return lambda: open_regular(path)
 
 
 def _suffix(name: str) -> str:
