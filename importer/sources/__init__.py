@@ -19,6 +19,8 @@ from importer.sources.options import ReadOptions
 
 __all__ = ["read_sources"]
 
+# A file with more problems than this is garbage, or not what it seems; the rest are counted.
+MAX_PROBLEMS_PER_FILE = 1000
 # What a damaged file or zip member raises while it is being read.
 _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
 
@@ -47,6 +49,24 @@ def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
 
 
 def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
+    """The file's items, its problems capped: garbage must not fill memory with reasons."""
+    kept = left_out = 0
+    for item in _entry_items(entry, options, seen):
+        if isinstance(item, Problem):
+            if kept == MAX_PROBLEMS_PER_FILE:
+                left_out += 1
+                continue
+            kept += 1
+        yield item
+    if left_out:
+        reason = (
+            f"{left_out} more problems in this file, not listed: only the first "
+            f"{MAX_PROBLEMS_PER_FILE} of a file are kept"
+        )
+        yield Problem(entry.source, None, reason)
+
+
+def _entry_items(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
     try:
         if entry.kind == "jsonl":
             with entry.open_binary() as stream:
