@@ -324,9 +324,12 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("--lead-id and --contact-id go together")
     _check_base_url(ns.base_url)
     mapping = _mapping(ns)
+    read = _read_options(ns, mapping)
+    if read.local_phone is None:
+        _text_exports_need_local_phone(ns.sources)
     return RunConfig(
         sources=tuple(ns.sources),
-        read=_read_options(ns, mapping),
+        read=read,
         base_url=ns.base_url,
         api_key=ns.api_key,
         checkpoint=ns.checkpoint,
@@ -344,6 +347,21 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
     )
+
+
+def _text_exports_need_local_phone(sources: list[Path]) -> None:
+    """Said once, before anything is read: no message of a text export could be imported."""
+    from importer.report import printable
+    from importer.sources.container import check_source, first_text_export
+
+    for path in sources:
+        check_source(path)
+    export = first_text_export(sources)
+    if export is not None:
+        raise UsageError(
+            f"{printable(export)}: a text export does not show the account's own number: "
+            "pass --local-phone"
+        )
 
 
 def _check_base_url(url: str) -> None:

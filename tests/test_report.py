@@ -85,3 +85,17 @@ def test_names_from_an_archive_cannot_reach_the_terminal_as_escape_sequences(
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;owned\\x07\\x1b[2J" in out
+
+
+def test_a_run_of_text_exports_without_local_phone_is_refused_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = chat(tmp_path / "exports", 20)
+
+    status = main(["run", str(tmp_path / "exports"), "--dry-run", "--no-progress"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"wa-close-import: error: {source}: a text export does not show the account's own "
+        "number: pass --local-phone\n"
+    )

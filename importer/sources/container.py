@@ -12,7 +12,7 @@ import os
 import posixpath
 import stat
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PureWindowsPath
@@ -87,6 +87,15 @@ def walk(path: Path) -> Iterator[Entry | Problem | Skipped]:
     files = _FolderFiles(path.parent.absolute(), "")
     kind: Kind = "jsonl" if suffix == ".jsonl" else "txt"
     yield Entry(str(path), kind, _file_opener(path), files, chat_title(path.name))
+
+
+def first_text_export(paths: Iterable[Path]) -> str | None:
+    """The first WhatsApp text export among `paths`, found by listing (and sniffing) only."""
+    for path in paths:
+        for found in walk(path):
+            if isinstance(found, Entry) and found.kind == "txt":
+                return found.source
+    return None
 
 
 def looks_like_export(head: str) -> bool:
