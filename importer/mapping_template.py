@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from importer.close.api import CloseAPI
 from importer.close.transport import Transport
@@ -111,21 +112,33 @@ class PhoneTable:
 
 
 async def look_up(rows: list[PhoneRow], base_url: str, api_key: str) -> None:
-    """Fill in what Close knows of each phone not mapped yet (one search per phone)."""
+    """Fill in what Close knows of each party not mapped yet (one search each): by phone, or
+    for a party known only by name, the contacts of that name. Of several, none is chosen."""
     async with Transport(base_url, api_key, concurrency=4) as transport:
         api = CloseAPI(transport)
         for row in rows:
-            if row.lead_id or not row.phone:
+            if row.lead_id:
                 continue
-            contacts = await api.search_contacts_by_phone(row.phone)
+            if row.phone:
+                contacts = await api.search_contacts_by_phone(row.phone)
+            else:
+                contacts = await api.search_contacts_by_name(row.name)
             if len(contacts) == 1:
                 row.lead_id, row.contact_id = contacts[0]["lead_id"], contacts[0]["id"]
-                row.close = "found"
+                row.phone = row.phone or _only_phone(contacts[0])
+                row.close = "found" if row.phone else "found by name; the contact has no phone"
             elif contacts:
                 ids = " ".join(f"{c['id']}@{c['lead_id']}" for c in contacts)
                 row.close = f"{len(contacts)} contacts: {ids}"
             else:
                 row.close = "not in Close"
+
+
+def _only_phone(contact: dict[str, Any]) -> str:
+    """The contact's phone in E.164 when it has exactly one, else "" (for the user to choose)."""
+    raw = (str(p.get("phone", "")) for p in contact.get("phones") or [] if isinstance(p, dict))
+    found = {phone for phone in map(to_e164, raw) if phone}
+    return next(iter(found)) if len(found) == 1 else ""
 
 
 def write(rows: list[PhoneRow], path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from importer.cli import main
 from importer.emulator import Emulator
-from tests.conftest import LOCAL_PHONE, cli_import
+from importer.emulator.state import Phone
+from tests.conftest import API_KEY, LOCAL_PHONE, cli_import
 from tests.test_txt_import import (
     LRM,
     NNBSP,
@@ -220,3 +221,26 @@ def test_a_bad_mapping_row_is_a_problem_naming_its_line_and_the_others_still_wor
         (str(mapping), 5, "mapping row not used: not a phone number: 'call me maybe'")
     ]
     assert report["created"] == 11
+
+
+def test_with_an_api_key_the_template_fills_in_named_parties_close_knows(
+    close_server: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = exports(tmp_path / "exports")
+    # A second Jonas Schmidt, at another company: two candidates, none chosen.
+    other = close_server.state.add_lead("Schmidt GmbH", [("Jonas Schmidt", [Phone("+4940555501")])])
+    template = tmp_path / "phones.csv"
+
+    lookup = ["--base-url", close_server.base_url, "--api-key", API_KEY]
+    main(["inspect", str(folder), "--mapping-template", str(template), *lookup])
+
+    rows = {r["name"] or r["phone"]: r for r in read_rows(template)}
+    maria = rows["Maria Lopez"]
+    assert (maria["phone"], maria["lead_id"], maria["contact_id"]) == ("+16505550123", *ACME)
+    assert maria["close"] == "found"
+    jonas = rows["Jonas Schmidt"]
+    assert (jonas["phone"], jonas["lead_id"]) == ("", "")
+    assert jonas["close"].startswith("2 contacts: ")
+    assert BAECKEREI in jonas["close"] and other.id in jonas["close"]
+    assert rows["Ada Lovelace"]["close"] == "not in Close"
+    assert (rows["+19395550113"]["lead_id"], rows["+19395550113"]["close"]) == (GLOBEX, "found")
