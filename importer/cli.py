@@ -136,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         "--mapping-template",
         type=Path,
         metavar="PATH",
-        help="write a CSV of every remote phone (name, messages, first/last) to fill in and pass "
-        "as --mapping; with --api-key, what Close knows of each phone is filled in",
+        help="write a CSV of every remote party (by phone, else by name; messages, first/last, "
+        "files) to fill in and pass as --mapping; with --api-key, what Close knows of each is "
+        "filled in",
     )
     _add_credentials(inspect, "with --mapping-template: look each phone up in Close")
     inspect.set_defaults(handler=_cmd_inspect, subparser=inspect)
