@@ -165,6 +165,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "line": problem.line,
         "external_id": problem.external_id,
         "reason": problem.reason,
+        "note": problem.note,  # the message is in Close all the same
     }
 
 

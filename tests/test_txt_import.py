@@ -284,7 +284,7 @@ def test_missing_media_file_is_a_problem_naming_file_and_line(
     assert (report["created"], report["rejected"]) == (6, 0)
     (problem,) = report["problems"]
     assert problem["source"] == f"{source}:_chat.txt"
-    assert problem["line"] == 9
+    assert (problem["line"], problem["note"]) == (9, True)
     assert problem["reason"] == (
         f"attachment '{lost}' not found in {source.name}; imported without it"
     )
