@@ -119,7 +119,8 @@ def read_txt_export(
     if parties.refusal is not None:
         reason = parties.refusal
         if not options.me and not options.local_phone:
-            reason += " (for a one-to-one chat, name the account's own sender with --me)"
+            named = f"the file name's {title!r} is neither sender; " if title else ""
+            reason += f" ({named}for a one-to-one chat, name the account's own sender with --me)"
         yield Problem(source, None, reason)
         return
     reader = _Reader(source, options, media, decision, parties)

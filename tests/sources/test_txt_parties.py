@@ -53,7 +53,10 @@ def test_a_title_that_fits_neither_sender_is_not_guessed() -> None:
     assert result.messages == []
     (problem,) = result.problems
     assert problem.reason.startswith("group chat with 2 senders: Jake Morrison, Sunset Auto")
-    assert "--me" in problem.reason
+    assert problem.reason.endswith(
+        "(the file name's 'Jacob M.' is neither sender; for a one-to-one chat, name the account's"
+        " own sender with --me)"
+    )
 
 
 def test_a_mapping_row_makes_a_sender_a_remote_party_not_the_account() -> None:
