@@ -61,7 +61,8 @@ def open_blob(blob: Blob) -> BinaryIO:
     except (zipfile.BadZipFile, OSError) as exc:
         raise BlobCorrupt(f"{blob.container}: not a readable zip archive ({exc})") from exc
     try:
-        member = archive.open(blob.member)
+        with _archives.lock:
+            member = archive.open(blob.member)
     except (KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
         raise BlobCorrupt(f"{blob.container}:{blob.member}: cannot open ({exc})") from exc
     return io.BufferedReader(_Capped(member, True, blob, limit), CHUNK_BYTES)
@@ -91,14 +92,16 @@ class _OpenArchives:
     def __init__(self, keep: int = 8) -> None:
         self._keep = keep
         self._open: OrderedDict[tuple[Path, int, int, int], zipfile.ZipFile] = OrderedDict()
-        self._lock = threading.Lock()
+        # zipfile counts a shared archive's open members without a lock of its own; opening and
+        # closing members under this one keeps the count right when threads share an archive.
+        self.lock = threading.RLock()
 
     def get(self, path: Path) -> zipfile.ZipFile:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             raise OSError(f"{path}: not a regular file")
         key = (path.resolve(), info.st_ino, info.st_mtime_ns, info.st_size)
-        with self._lock:
+        with self.lock:
             archive = self._open.get(key)
             if archive is not None:
                 self._open.move_to_end(key)
@@ -158,7 +161,11 @@ class _Capped(io.RawIOBase):
 
     def close(self) -> None:
         try:
-            self._inner.close()
+            if self._in_zip:
+                with _archives.lock:
+                    self._inner.close()
+            else:
+                self._inner.close()
         finally:
             super().close()
 

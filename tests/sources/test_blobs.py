@@ -211,3 +211,23 @@ def test_a_zip_of_thousands_of_attachments_is_parsed_once_not_per_attachment(
             assert hashlib.sha256(stream.read()).hexdigest() == digest
     assert len(parsed) - walked <= 1
     assert walked == 1  # reading the archive itself
+
+
+def test_threads_sharing_one_open_zip_each_read_their_own_bytes(tmp_path: Path) -> None:
+    """Hashes run in worker threads; one shared archive must serve them all, to the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    archive = tmp_path / "shared.zip"
+    contents = {f"{n}.bin": bytes([n % 251]) * (1000 + n) for n in range(400)}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in contents.items():
+            zf.writestr(name, data)
+    blobs = [Blob(archive, name, len(data)) for name, data in contents.items()]
+
+    with ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(blob_digest, blobs * 3))
+
+    expected = [(hashlib.sha256(contents[b.member]).hexdigest(), b.size) for b in blobs]
+    assert digests == expected * 3
+    with open_blob(blobs[0]) as stream:  # the archive is still open and readable
+        assert stream.read() == contents["0.bin"]
