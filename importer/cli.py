@@ -350,21 +350,6 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
     )
 
 
-def _text_exports_need_local_phone(sources: list[Path]) -> None:
-    """Said once, before anything is read: no message of a text export could be imported."""
-    from importer.report import printable
-    from importer.sources.container import check_source, first_text_export
-
-    for path in sources:
-        check_source(path)
-    export = first_text_export(sources)
-    if export is not None:
-        raise UsageError(
-            f"{printable(export)}: a text export does not show the account's own number: "
-            "pass --local-phone"
-        )
-
-
 def _check_base_url(url: str) -> None:
     """The key travels in every request: never in clear text beyond this machine."""
     parts = urlsplit(url)
@@ -414,6 +399,21 @@ def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
         sender_phones=mapping.phones,
         mapping_problems=tuple(mapping.problems),
     )
+
+
+def _text_exports_need_local_phone(sources: list[Path]) -> None:
+    """Said once, before anything is read: no message of a text export could be imported."""
+    from importer.report import printable
+    from importer.sources.container import check_source, first_text_export
+
+    for path in sources:
+        check_source(path)
+    export = first_text_export(sources)
+    if export is not None:
+        raise UsageError(
+            f"{printable(export)}: a text export does not show the account's own number: "
+            "pass --local-phone"
+        )
 
 
 def _window(ns: argparse.Namespace) -> Window:
