@@ -8,10 +8,11 @@ the user, so that the filled-in template, passed as `--mapping`, says whose phon
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from importer.close.api import CloseAPI
@@ -82,7 +83,11 @@ class PhoneTable:
             self._add(p.remote_phone, "", name, p.message)
             yield p
 
-    def rows(self) -> list[PhoneRow]:
+    def rows(self, names: Mapping[str, str] = MappingProxyType({})) -> list[PhoneRow]:
+        """By phone, then those known by name; `names` (phone to a name someone keeps, such as
+        an address book) come before the messages' own."""
+        for row in self._rows.values():
+            row.display_name = names.get(row.phone) or row.display_name
         return sorted(self._rows.values(), key=lambda r: (not r.phone, r.phone, r.name.casefold()))
 
     def _note_refused(self, waiting: list[Message]) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from importer.model import Item, Problem
@@ -33,13 +35,32 @@ def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
     """
     for path in paths:
         check_source(path)
-    return _read_all(list(paths), options)
+    return _capped(chain(options.mapping_problems, _read_all(list(paths), options)))
+
+
+def _capped(items: Iterable[Item]) -> Iterator[Item]:
+    """`items` with at most `MAX_PROBLEMS_PER_FILE` problems of each file, then a count of the
+    rest: garbage must not fill memory with reasons."""
+    kept: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
+    for item in items:
+        if isinstance(item, Problem):
+            if kept[item.source] == MAX_PROBLEMS_PER_FILE:
+                left_out[item.source] += 1
+                continue
+            kept[item.source] += 1
+        yield item
+    for source, count in left_out.items():
+        reason = (
+            f"{count} more problems in this file, not listed: only the first "
+            f"{MAX_PROBLEMS_PER_FILE} of a file are kept"
+        )
+        yield Problem(source, None, reason)
 
 
 def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
     # Cloud API ids seen in this call: a webhook delivered twice may sit in two files.
     seen: set[str] = set()
-    yield from options.mapping_problems
     for path in paths:
         for found in walk(path):
             if isinstance(found, Entry):
@@ -49,24 +70,6 @@ def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
 
 
 def _read_entry(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
-    """The file's items, its problems capped: garbage must not fill memory with reasons."""
-    kept = left_out = 0
-    for item in _entry_items(entry, options, seen):
-        if isinstance(item, Problem):
-            if kept == MAX_PROBLEMS_PER_FILE:
-                left_out += 1
-                continue
-            kept += 1
-        yield item
-    if left_out:
-        reason = (
-            f"{left_out} more problems in this file, not listed: only the first "
-            f"{MAX_PROBLEMS_PER_FILE} of a file are kept"
-        )
-        yield Problem(entry.source, None, reason)
-
-
-def _entry_items(entry: Entry, options: ReadOptions, seen: set[str]) -> Iterator[Item]:
     try:
         if entry.kind == "jsonl":
             with entry.open_binary() as stream:
