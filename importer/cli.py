@@ -136,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         "--mapping-template",
         type=Path,
         metavar="PATH",
-        help="write a CSV of every remote phone (name, messages, first/last) to fill in and pass "
-        "as --mapping; with --api-key, what Close knows of each phone is filled in",
+        help="write a CSV of every remote party (by phone, else by name; messages, first/last, "
+        "files) to fill in and pass as --mapping; with --api-key, what Close knows of each is "
+        "filled in",
     )
     _add_credentials(inspect, "with --mapping-template: look each phone up in Close")
     inspect.set_defaults(handler=_cmd_inspect, subparser=inspect)
@@ -324,9 +325,12 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("--lead-id and --contact-id go together")
     _check_base_url(ns.base_url)
     mapping = _mapping(ns)
+    read = _read_options(ns, mapping)
+    if read.local_phone is None:
+        _text_exports_need_local_phone(ns.sources)
     return RunConfig(
         sources=tuple(ns.sources),
-        read=_read_options(ns, mapping),
+        read=read,
         base_url=ns.base_url,
         api_key=ns.api_key,
         checkpoint=ns.checkpoint,
@@ -393,7 +397,23 @@ def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
         date_order=ns.date_order,
         default_region=region,
         sender_phones=mapping.phones,
+        mapping_problems=tuple(mapping.problems),
     )
+
+
+def _text_exports_need_local_phone(sources: list[Path]) -> None:
+    """Said once, before anything is read: no message of a text export could be imported."""
+    from importer.report import printable
+    from importer.sources.container import check_source, first_text_export
+
+    for path in sources:
+        check_source(path)
+    export = first_text_export(sources)
+    if export is not None:
+        raise UsageError(
+            f"{printable(export)}: a text export does not show the account's own number: "
+            "pass --local-phone"
+        )
 
 
 def _window(ns: argparse.Namespace) -> Window:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from importer.errors import AnswerLost, Unavailable, UsageError
+from importer.model import Problem
 from importer.phones import to_e164
 
 LeadContact = tuple[str, str]
@@ -38,10 +39,12 @@ class Mapping:
     # template's `display_name`) column: lets a chat with a named sender, or a group of
     # them, find its phones.
     phones: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # rows that say nothing usable
 
 
 def load_mapping(path: Path, default_region: str | None) -> Mapping:
-    """Read `phone,lead_id,contact_id[,name]` rows; a bad row is a usage error naming its line."""
+    """Read `phone,lead_id,contact_id[,name]` rows; a bad row is a problem naming its line, the
+    others still work. A file that cannot be read as such a table is a usage error."""
     mapping = Mapping()
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -50,7 +53,9 @@ def load_mapping(path: Path, default_region: str | None) -> Mapping:
             if missing:
                 raise UsageError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
             for row in reader:
-                _add_row(mapping, row, f"{path} line {reader.line_num}", default_region)
+                reason = _add_row(mapping, row, default_region)
+                if reason is not None:
+                    mapping.problems.append(Problem(str(path), reader.line_num, reason))
     except OSError as exc:
         raise UsageError(f"cannot read mapping {path}: {exc.strerror}") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -58,20 +63,22 @@ def load_mapping(path: Path, default_region: str | None) -> Mapping:
     return mapping
 
 
-def _add_row(mapping: Mapping, row: dict[str, str], where: str, region: str | None) -> None:
+def _add_row(mapping: Mapping, row: dict[str, str], region: str | None) -> str | None:
+    """Add one row; why it cannot be used, if so (the rest of the file still counts)."""
     raw, lead, contact = ((row.get(k) or "").strip() for k in ("phone", "lead_id", "contact_id"))
     name = (row.get("name") or row.get("display_name") or "").strip()
-    if not lead and not contact and not name:
-        return  # a template row the user has not filled in (yet)
+    if not lead and not contact and (not name or not raw):
+        return None  # a template row the user has not filled in (yet)
     phone = to_e164(raw, region)
     if phone is None:
-        raise UsageError(f"{where}: not a phone number: {raw!r}")
+        return f"mapping row not used: not a phone number: {raw!r}"
     if name:
         mapping.phones[name] = phone
     if lead or contact:
         if not lead.startswith("lead_") or not contact.startswith("cont_"):
-            raise UsageError(f"{where}: need a lead_... and a cont_... id for {raw}")
+            return f"mapping row not used for Close: need a lead_... and a cont_... id for {raw}"
         mapping.contacts[phone] = (lead, contact)
+    return None
 
 
 class Directory(Protocol):

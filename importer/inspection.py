@@ -18,7 +18,7 @@ from importer.checkpoint import load_state
 from importer.contacts import LeadContact
 from importer.errors import UsageError
 from importer.plan import Planned, Planner, Window
-from importer.report import problem_json
+from importer.report import printable, problem_json, problem_lines
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -93,15 +93,18 @@ def inspect_sources(
     lookup: tuple[str, str] | None = None,
 ) -> int:
     planner = Planner(options, window)
-    messages = planner.messages(read_sources(sources, options))
-    phones = mapping_template.PhoneTable(mapping or {})
-    chats = summarise(phones.tap(messages) if template else messages, planner.ids)
+    items = read_sources(sources, options)
+    phones = mapping_template.PhoneTable(mapping or {}, options.default_region)
+    messages = phones.tap(items, planner, window) if template else planner.messages(items)
+    chats = summarise(messages, planner.ids)
     if template is not None:
         rows = phones.rows(planner.names())
         if lookup is not None:
             asyncio.run(mapping_template.look_up(rows, *lookup))
         mapping_template.write(rows, template)
-        print(f"wrote {len(rows)} phones to {template}", file=sys.stderr)
+        named = sum(1 for row in rows if not row.phone)
+        by_name = f" ({named} by name: fill in their phone)" if named else ""
+        print(printable(f"wrote {len(rows)} parties to {template}{by_name}"), file=sys.stderr)
     problems = [problem_json(p) for p in planner.problems + planner.notes]
     if as_json:
         document = {
@@ -111,29 +114,34 @@ def inspect_sources(
             "date_order": {s.source: s.date_order for s in planner.sources if s.date_order},
             "date_order_evidence": {s.source: s.evidence for s in planner.sources if s.date_order},
             "history": {b: sync.as_json() for b, sync in planner.history.syncs.items()},
+            "parties": {s.source: s.parties for s in planner.sources if s.parties},
         }
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for info in planner.sources:
             if info.date_order:
-                print(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
+                print(
+                    printable(f"{info.source}: dates read as {info.date_order} ({info.evidence})")
+                )
+            if info.parties:
+                print(printable(f"{info.source}: {info.parties}"))
         for c in chats:
             span = f"{c.first:%Y-%m-%d} .. {c.last:%Y-%m-%d}" if c.first and c.last else ""
             who = c.remote_phone if c.chat == c.remote_phone else f"{c.chat} ({c.remote_phone})"
-            print(
+            line = (
                 f"{c.source}: chat {who}: {c.messages} messages "
                 f"({c.incoming} in, {c.outgoing} out), {c.replies} replies "
                 f"({c.replies_unresolved} to messages not in the sources), "
                 f"{c.attachments} attachments ({c.attachment_bytes} bytes), {span}"
             )
+            print(printable(line))
         for sync in planner.history.syncs.values():
-            print(sync.describe())
+            print(printable(sync.describe()))
         if planner.skipped:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(planner.skipped.items()))
-            print(f"not imported by design: {kinds}")
-        for p in planner.problems + planner.notes:
-            where = f"{p.source}:{p.line}" if p.line else p.source
-            print(f"problem: {where}: {p.reason}")
+            print(printable(f"not imported by design: {kinds}"))
+        for line in problem_lines(planner.problems + planner.notes):
+            print(line)
         total = sum(c.messages for c in chats)
         print(f"{total} messages in {len(chats)} chats, {len(problems)} problems")
     return 1 if problems else 0

@@ -75,6 +75,8 @@ class Problem:
     line: int | None
     reason: str
     external_id: str | None = None
+    # True: the message is imported all the same (e.g. without a file the export left out).
+    note: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class SourceInfo:
     source: str
     date_order: str | None = None
     evidence: str = ""
+    parties: str = ""  # who is who, when the reader inferred it, and why
 
 
 @dataclass(frozen=True, slots=True)

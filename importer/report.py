@@ -90,16 +90,72 @@ class Report:
 
     def print(self, out: TextIO | None = None, max_problems: int = 20) -> None:
         out = out or sys.stderr
-        for problem in self.problems[:max_problems]:
+        lines = problem_lines(self.problems)
+        for line in lines[:max_problems]:
+            print(line, file=out)
+        if len(lines) > max_problems:
+            more = sum(group.count for group in group_problems(self.problems)[max_problems:])
+            print(f"... and {more} more problems (see --report)", file=out)
+        print(printable(self.summary()), file=out)
+        if self.stopped_because:
+            print(printable(self.stopped_because), file=out)
+
+
+@dataclass(slots=True)
+class ProblemGroup:
+    """Problems of one source with one reason: said once, with how many and where."""
+
+    first: Problem
+    count: int = 0
+    lines: list[int] = field(default_factory=list)  # the first few, in input order
+
+
+_SHOWN_LINES = 5
+
+
+def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
+    """The problems by (source, reason), in the order each was first met."""
+    groups: dict[tuple[str, str], ProblemGroup] = {}
+    for problem in problems:
+        group = groups.get((problem.source, problem.reason))
+        if group is None:
+            group = groups[problem.source, problem.reason] = ProblemGroup(problem)
+        group.count += 1
+        if problem.line is not None and len(group.lines) < _SHOWN_LINES:
+            group.lines.append(problem.line)
+    return list(groups.values())
+
+
+def problem_lines(problems: Iterable[Problem]) -> list[str]:
+    """One `problem: ...` line per group, for people; `--json` and the report keep each one."""
+    lines = []
+    for group in group_problems(problems):
+        problem = group.first
+        if group.count == 1:
             where = f"{problem.source}:{problem.line}" if problem.line else problem.source
             ident = f" [{problem.external_id}]" if problem.external_id else ""
-            print(f"problem: {where}{ident}: {problem.reason}", file=out)
-        if len(self.problems) > max_problems:
-            more = len(self.problems) - max_problems
-            print(f"... and {more} more problems (see --report)", file=out)
-        print(self.summary(), file=out)
-        if self.stopped_because:
-            print(self.stopped_because, file=out)
+            lines.append(printable(f"problem: {where}{ident}: {problem.reason}"))
+            continue
+        shown = ", ".join(map(str, group.lines))
+        more = ", ..." if group.count > len(group.lines) else ""
+        what = "messages" if problem.external_id else "times"
+        at = f", lines {shown}{more}" if group.lines else ""
+        said = f"problem: {problem.source}: {problem.reason} ({group.count} {what}{at})"
+        lines.append(printable(said))
+    return lines
+
+
+# What a terminal would act on rather than show: control characters (ESC starts every escape
+# sequence) and the bidirectional overrides that make text read differently than it is.
+_UNPRINTABLE = {
+    **{code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]},
+    **{code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+}
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: names from an archive cannot move the cursor or recolour."""
+    return text.translate(_UNPRINTABLE)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -109,6 +165,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "line": problem.line,
         "external_id": problem.external_id,
         "reason": problem.reason,
+        "note": problem.note,  # the message is in Close all the same
     }
 
 

@@ -75,7 +75,7 @@ def _tally(
     report: Report, problems: list[Problem], skipped: Counter[str], notes: list[Problem]
 ) -> None:
     for problem in problems:
-        report.reject(problem)
+        (report.note if problem.note else report.reject)(problem)
     for note in notes:
         report.note(note)
     report.skipped_by_kind.update(skipped)

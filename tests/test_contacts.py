@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from importer.cli import main
 from importer.contacts import load_mapping
 from importer.emulator import Emulator, EmulatorConfig
 from importer.emulator.process import EmulatorProcess
-from importer.errors import UsageError
 from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator, cli_import
 from tests.test_crash import slow_close  # noqa: F401 - a fixture
 
@@ -178,13 +176,22 @@ def test_create_missing_makes_each_lead_once_across_killed_runs(
         assert {a["lead_id"] for a in activities if a["remote_phone"] == phone} == by_phone[phone]
 
 
-def test_a_mapping_row_that_is_not_a_phone_names_its_line(tmp_path: Path) -> None:
+def test_a_mapping_row_that_is_not_a_phone_is_a_problem_naming_its_line(tmp_path: Path) -> None:
     mapping = tmp_path / "m.csv"
     mapping.write_text(
-        "phone,lead_id,contact_id\n+1 650 555 0123,lead_a,cont_a\nnope,lead_b,cont_b\n"
+        "phone,lead_id,contact_id,name\n+1 650 555 0123,lead_a,cont_a,\nnope,lead_b,cont_b,\n"
+        "+1 650 555 0124,lead_c,oops,\n,,,Jake Morrison\n"
     )
-    with pytest.raises(UsageError, match="line 3"):
-        load_mapping(mapping, None)
+    loaded = load_mapping(mapping, None)
+    assert loaded.contacts == {"+16505550123": ("lead_a", "cont_a")}
+    assert [(p.source, p.line, p.reason) for p in loaded.problems] == [
+        (str(mapping), 3, "mapping row not used: not a phone number: 'nope'"),
+        (
+            str(mapping),
+            4,
+            "mapping row not used for Close: need a lead_... and a cont_... id for +1 650 555 0124",
+        ),
+    ]
 
 
 def test_mapping_template_lists_every_phone_and_feeds_back_as_mapping(

@@ -279,17 +279,22 @@ def test_missing_media_file_is_a_problem_naming_file_and_line(
 
     status, report = run(close_server, tmp_path, source, *IOS_ARGS)
 
-    assert status == 1
+    # Every message is in Close, the one without its file too: a note, not a rejection.
+    assert status == 0
+    assert (report["created"], report["rejected"]) == (6, 0)
     (problem,) = report["problems"]
     assert problem["source"] == f"{source}:_chat.txt"
-    assert problem["line"] == 9
-    assert lost in problem["reason"]
-    assert problem["reason"] == f"attachment '{lost}' not found in {source.name}"
+    assert (problem["line"], problem["note"]) == (9, True)
+    assert problem["reason"] == (
+        f"attachment '{lost}' not found in {source.name}; imported without it"
+    )
     stored = activities(close_server)
-    # The other messages are in Close; the one without its file keeps its text, no attachment.
     assert len(stored) == 6
     assert stored[-1]["message_markdown"] == f"<attached: {lost}>"
     assert stored[-1]["attachments"] == []
+    again, second = run(close_server, tmp_path, source, *IOS_ARGS)
+    assert (again, second["created"], second["rejected"]) == (0, 0, 0)
+    assert len(activities(close_server)) == 6
 
 
 def test_group_chat_of_names_is_refused_with_a_clear_problem(

@@ -130,6 +130,27 @@ class CloseAPI:
             )
         ]
 
+    async def search_contacts_by_name(self, name: str) -> list[dict[str, Any]]:
+        """Contacts whose name is exactly `name` (as Close compares), with their phones."""
+        condition = {"type": "text", "mode": "exact_value", "value": name}
+        field = {"type": "regular_field", "object_type": "contact", "field_name": "name"}
+        query = {
+            "query": {
+                "type": "and",
+                "queries": [
+                    {"type": "object_type", "object_type": "contact"},
+                    {"type": "field_condition", "field": field, "condition": condition},
+                ],
+            },
+            "_fields": {"contact": ["id", "lead_id", "name", "phones"]},
+            "_limit": 10,
+        }
+        answer = await self.transport.request(
+            "POST", "data/search/", group="search", json=query, repeatable=True
+        )
+        data = answer.get("data", []) if isinstance(answer, dict) else []
+        return [c for c in data if isinstance(c, dict) and c.get("id") and c.get("lead_id")]
+
     async def create_lead(self, name: str, contact_name: str, phone: str) -> tuple[str, str]:
         """A lead with one contact carrying `phone`: (lead id, contact id)."""
         body = {

@@ -1,4 +1,4 @@
-"""`POST /data/search/`: the one Advanced Filtering query the importer needs, contacts by phone.
+"""`POST /data/search/`: the queries the importer needs, contacts by phone and by name.
 
 Anything but that shape is refused with 400, so that a client building a different query learns it
 here rather than from Close.
@@ -51,8 +51,29 @@ def _phone_condition(query: object) -> str:
     return condition["value"]
 
 
-def parse(body: dict[str, Any]) -> tuple[str, list[str], int, int]:
-    """(phone value, contact fields, limit, offset) of a search body."""
+_NAME_FIELD = {"type": "regular_field", "object_type": "contact", "field_name": "name"}
+
+
+def _condition(query: object) -> tuple[str, str]:
+    """("name", value) for an exact condition on the contact's name, else ("phone", value)."""
+    if isinstance(query, dict) and query.get("type") == "field_condition":
+        condition = query.get("condition")
+        if (
+            set(query) != {"type", "field", "condition"}
+            or query["field"] != _NAME_FIELD
+            or not isinstance(condition, dict)
+            or condition.get("type") != "text"
+            or condition.get("mode") != "exact_value"
+            or not isinstance(condition.get("value"), str)
+        ):
+            raise SearchError('Expected an exact text condition on the contact\'s "name".')
+        return "name", condition["value"]
+    return "phone", _phone_condition(query)
+
+
+def parse(body: dict[str, Any]) -> tuple[tuple[str, str], list[str], int, int]:
+    """((field, value), contact fields, limit, offset) of a search body: contacts by phone
+    (through `has_related` contact_phone) or by exact name."""
     unknown = set(body) - _TOP_KEYS
     if unknown:
         raise SearchError(f"Unknown keys: {', '.join(sorted(unknown))}.")
@@ -69,7 +90,7 @@ def parse(body: dict[str, Any]) -> tuple[str, list[str], int, int]:
     others = [q for q in query["queries"] if q != object_type]
     if len(others) != 1:
         raise SearchError('Expected exactly one {"type": "object_type", "object_type": "contact"}.')
-    value = _phone_condition(others[0])
+    value = _condition(others[0])
     fields = body.get("_fields", {"contact": ["id"]})
     if (
         not isinstance(fields, dict)
@@ -88,13 +109,17 @@ def parse(body: dict[str, Any]) -> tuple[str, list[str], int, int]:
 
 
 def run(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
-    value, fields, limit, offset = parse(body)
-    wanted = phones.to_e164(value)
-    found = [
-        contact
-        for contact in state.contacts.values()
-        if wanted is not None and any(p.phone == wanted for p in contact.phones)
-    ]
+    (field, value), fields, limit, offset = parse(body)
+    if field == "name":
+        # Close compares names without regard to case.
+        found = [c for c in state.contacts.values() if c.name.casefold() == value.casefold()]
+    else:
+        wanted = phones.to_e164(value)
+        found = [
+            contact
+            for contact in state.contacts.values()
+            if wanted is not None and any(p.phone == wanted for p in contact.phones)
+        ]
     page = found[offset : offset + limit]
     data = []
     for contact in page:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from importer.model import Item, Problem
@@ -19,6 +21,8 @@ from importer.sources.options import ReadOptions
 
 __all__ = ["read_sources"]
 
+# A file with more problems than this is garbage, or not what it seems; the rest are counted.
+MAX_PROBLEMS_PER_FILE = 1000
 # What a damaged file or zip member raises while it is being read.
 _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
 
@@ -31,7 +35,27 @@ def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
     """
     for path in paths:
         check_source(path)
-    return _read_all(list(paths), options)
+    return _capped(chain(options.mapping_problems, _read_all(list(paths), options)))
+
+
+def _capped(items: Iterable[Item]) -> Iterator[Item]:
+    """`items` with at most `MAX_PROBLEMS_PER_FILE` problems of each file, then a count of the
+    rest: garbage must not fill memory with reasons."""
+    kept: Counter[str] = Counter()
+    left_out: Counter[str] = Counter()
+    for item in items:
+        if isinstance(item, Problem):
+            if kept[item.source] == MAX_PROBLEMS_PER_FILE:
+                left_out[item.source] += 1
+                continue
+            kept[item.source] += 1
+        yield item
+    for source, count in left_out.items():
+        reason = (
+            f"{count} more problems in this file, not listed: only the first "
+            f"{MAX_PROBLEMS_PER_FILE} of a file are kept"
+        )
+        yield Problem(source, None, reason)
 
 
 def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
@@ -60,4 +84,6 @@ def _read_text_export(entry: Entry, options: ReadOptions) -> Iterator[Item]:
     # Imported here: its patterns cost start-up time that a JSONL-only run need not pay.
     from importer.sources.txt_export import read_txt_export
 
-    yield from read_txt_export(entry.open_text, entry.source, options, entry.named)
+    yield from read_txt_export(
+        entry.open_text, entry.source, options, entry.named, title=entry.title
+    )

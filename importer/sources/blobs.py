@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 from importer.model import Attachment, Blob
+from importer.sources.container import open_regular
 from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES
 
 if TYPE_CHECKING:
@@ -50,17 +55,17 @@ def open_blob(blob: Blob) -> BinaryIO:
     """Open a blob for streaming reads capped at its declared size and at Close's limit."""
     limit = min(max(blob.size, 0), MAX_MESSAGE_ATTACHMENT_BYTES)
     if blob.container.is_dir():
-        return io.BufferedReader(_Capped(_open_file(blob), None, blob, limit), CHUNK_BYTES)
+        return io.BufferedReader(_Capped(_open_file(blob), False, blob, limit), CHUNK_BYTES)
     try:
-        archive = zipfile.ZipFile(blob.container)
+        archive = _archives.get(blob.container)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BlobCorrupt(f"{blob.container}: not a readable zip archive ({exc})") from exc
     try:
-        member = archive.open(blob.member)
+        with _archives.lock:
+            member = archive.open(blob.member)
     except (KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
-        archive.close()
         raise BlobCorrupt(f"{blob.container}:{blob.member}: cannot open ({exc})") from exc
-    return io.BufferedReader(_Capped(member, archive, blob, limit), CHUNK_BYTES)
+    return io.BufferedReader(_Capped(member, True, blob, limit), CHUNK_BYTES)
 
 
 def blob_digest(blob: Blob) -> tuple[str, int]:
@@ -74,6 +79,44 @@ def blob_digest(blob: Blob) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+class _OpenArchives:
+    """The zips attachments are read from, each opened (its central directory parsed) once.
+
+    Parsing a central directory costs time in the number of members; doing it for every
+    attachment's hash and again for its upload made a zip of N attachments cost N squared.
+    A few archives stay open, keyed by what identifies their current content, so a zip
+    rewritten since is opened anew. Closing an archive dropped from here leaves streams open
+    on it readable: zipfile counts them and closes the file after the last.
+    """
+
+    def __init__(self, keep: int = 8) -> None:
+        self._keep = keep
+        self._open: OrderedDict[tuple[Path, int, int, int], zipfile.ZipFile] = OrderedDict()
+        # zipfile counts a shared archive's open members without a lock of its own; opening and
+        # closing members under this one keeps the count right when threads share an archive.
+        self.lock = threading.RLock()
+
+    def get(self, path: Path) -> zipfile.ZipFile:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        key = (path.resolve(), info.st_ino, info.st_mtime_ns, info.st_size)
+        with self.lock:
+            archive = self._open.get(key)
+            if archive is not None:
+                self._open.move_to_end(key)
+                return archive
+            archive = zipfile.ZipFile(path)
+            self._open[key] = archive
+            while len(self._open) > self._keep:
+                _, dropped = self._open.popitem(last=False)
+                dropped.close()
+            return archive
+
+
+_archives = _OpenArchives()
+
+
 def _open_file(blob: Blob) -> IO[bytes]:
     root = blob.container.resolve()
     path = (root / blob.member).resolve()
@@ -81,7 +124,7 @@ def _open_file(blob: Blob) -> IO[bytes]:
     if not path.is_relative_to(root):
         raise BlobCorrupt(f"{blob.container}/{blob.member}: leads outside {blob.container}")
     try:
-        return path.open("rb")
+        return open_regular(path)
     except OSError as exc:
         raise BlobCorrupt(f"{blob.container}/{blob.member}: cannot open ({exc})") from exc
 
@@ -89,9 +132,9 @@ def _open_file(blob: Blob) -> IO[bytes]:
 class _Capped(io.RawIOBase):
     """Counts what passes and refuses the byte after `limit`."""
 
-    def __init__(self, inner: IO[bytes], archive: zipfile.ZipFile | None, blob: Blob, limit: int):
+    def __init__(self, inner: IO[bytes], in_zip: bool, blob: Blob, limit: int):
         self._inner = inner
-        self._archive = archive
+        self._in_zip = in_zip
         self._blob = blob
         self._limit = limit
         self._read = 0
@@ -118,12 +161,14 @@ class _Capped(io.RawIOBase):
 
     def close(self) -> None:
         try:
-            self._inner.close()
+            if self._in_zip:
+                with _archives.lock:
+                    self._inner.close()
+            else:
+                self._inner.close()
         finally:
-            if self._archive is not None:
-                self._archive.close()
             super().close()
 
     def _name(self) -> str:
-        separator = "/" if self._archive is None else ":"
+        separator = ":" if self._in_zip else "/"
         return f"{self._blob.container}{separator}{self._blob.member}"

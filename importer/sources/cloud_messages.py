@@ -15,6 +15,7 @@ from typing import Any
 from importer.model import Attachment, Blob, Direction, Message, Part, Problem, Skipped
 from importer.sources.blobs import oversize_reason
 from importer.sources.container import Files
+from importer.sources.content_types import guess_content_type
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 PLACEHOLDER = "media_placeholder"
@@ -134,7 +135,7 @@ def _content(origin: Origin, raw: dict[str, Any], kind: str) -> tuple[str, tuple
     filename = (text(media, "filename") if kind == "document" else None) or _filename(
         blob, mime_type
     )
-    content_type = mime_type or _guess(filename)
+    content_type = mime_type or guess_content_type(filename)
     return caption, (Attachment(filename, content_type, blob),)
 
 
@@ -144,7 +145,3 @@ def _filename(blob: Blob, mime_type: str | None) -> str:
     if "." not in name and mime_type:
         name += mimetypes.guess_extension(mime_type.split(";")[0].strip(), strict=False) or ""
     return name
-
-
-def _guess(filename: str) -> str:
-    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"

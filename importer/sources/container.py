@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import re
+import stat
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PureWindowsPath
@@ -20,6 +20,8 @@ from typing import IO, Literal, Protocol, TextIO
 
 from importer.errors import UsageError
 from importer.model import Blob, Problem, Skipped
+from importer.sources.txt_headers import clean, looks_like_header
+from importer.sources.txt_titles import chat_title
 
 Kind = Literal["jsonl", "txt"]
 
@@ -49,6 +51,7 @@ class Entry:
     kind: Kind
     open_binary: Callable[[], IO[bytes]]
     files: Files
+    title: str | None = None  # text exports: the chat's name in the file's (or zip's) name
 
     def open_text(self) -> TextIO:
         """The file as text from its start: UTF-8, a BOM dropped, CRLF read as LF."""
@@ -74,32 +77,33 @@ def walk(path: Path) -> Iterator[Entry | Problem | Skipped]:
     if path.is_dir():
         yield from _walk_folder(path)
         return
+    if (irregular := _irregular(path)) is not None:
+        yield irregular
+        return
     suffix = path.suffix.lower()
     if suffix == ".zip":
         yield from _walk_zip(path, str(path))
         return
     files = _FolderFiles(path.parent.absolute(), "")
     kind: Kind = "jsonl" if suffix == ".jsonl" else "txt"
-    yield Entry(str(path), kind, _file_opener(path), files)
+    yield Entry(str(path), kind, _file_opener(path), files, chat_title(path.name))
+
+
+def first_text_export(paths: Iterable[Path]) -> str | None:
+    """The first WhatsApp text export among `paths`, found by listing (and sniffing) only."""
+    for path in paths:
+        for found in walk(path):
+            if isinstance(found, Entry) and found.kind == "txt":
+                return found.source
+    return None
 
 
 def looks_like_export(head: str) -> bool:
     """Whether a text starts like a WhatsApp chat export (its first non-empty line)."""
     for line in head.splitlines():
-        cleaned = line.translate(_INVISIBLE).strip()
-        if cleaned:
-            return bool(_IOS_HEADER.match(cleaned) or _ANDROID_HEADER.match(cleaned))
+        if clean(line).strip():
+            return looks_like_header(line)
     return False
-
-
-_INVISIBLE: dict[int, str | None] = {0x200E: None, 0x200F: None, 0xFEFF: None, 0x202A: None}
-_INVISIBLE |= {0x202C: None, 0x202F: " ", 0x00A0: " "}
-_DATE = r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
-_TIME = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?"
-# `[20.06.19, 16:00:15] Loris:` and `[3/6/18 1:55:00 p. m.] a:`
-_IOS_HEADER = re.compile(rf"\[{_DATE},?\s[^\]]{{0,12}}?{_TIME}[^\]]{{0,16}}\]\s")
-# `1/4/23, 7:02 PM - `, `13.6.2018 klo 21.25.15 - `, `2023/12/20 下午5:46 - `
-_ANDROID_HEADER = re.compile(rf"{_DATE},?\s.{{0,12}}?{_TIME}.{{0,16}}?\s[-\u2013]\s")
 
 
 def _is_export_name(name: str) -> bool:
@@ -133,6 +137,9 @@ def _walk_folder(folder: Path) -> Iterator[Entry | Problem | Skipped]:
         yield Problem(str(folder), None, "no .jsonl, .txt or .zip files in this folder")
     for parts in sorted(found):
         path = folder.joinpath(*parts)
+        if (irregular := _irregular(path)) is not None:
+            yield irregular
+            continue
         member = "/".join(parts)
         suffix = _suffix(member)
         if suffix == ".zip":
@@ -143,12 +150,12 @@ def _walk_folder(folder: Path) -> Iterator[Entry | Problem | Skipped]:
         if suffix == ".jsonl":
             yield Entry(str(path), "jsonl", opener, files)
         else:
-            yield _text_entry(str(path), member, opener, files)
+            yield _text_entry(str(path), member, opener, files, chat_title(member))
 
 
 def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(path)  # checked to be a regular file by the caller
     except _ZIP_ERRORS as exc:
         yield Problem(display, None, f"not a readable zip archive ({exc})")
         return
@@ -179,7 +186,8 @@ def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
             if _suffix(name) == ".jsonl":
                 yield Entry(f"{display}:{name}", "jsonl", opener, files)
             else:
-                yield _text_entry(f"{display}:{name}", name, opener, files)
+                title = chat_title(name) or chat_title(path.name)
+                yield _text_entry(f"{display}:{name}", name, opener, files, title)
         for name in sorted(sizes):
             if _suffix(name) == ".zip":
                 reason = "zip archives inside zip archives are not read; unzip it first"
@@ -187,9 +195,9 @@ def _walk_zip(path: Path, display: str) -> Iterator[Entry | Problem | Skipped]:
 
 
 def _text_entry(
-    source: str, member: str, opener: Callable[[], IO[bytes]], files: Files
+    source: str, member: str, opener: Callable[[], IO[bytes]], files: Files, title: str | None
 ) -> Entry | Problem | Skipped:
-    entry = Entry(source, "txt", opener, files)
+    entry = Entry(source, "txt", opener, files, title)
     if _is_export_name(posixpath.basename(member)):
         return entry
     # Exports get renamed; what gives them away is their first line.
@@ -201,8 +209,33 @@ def _text_entry(
     return entry if looks_like_export(head) else Skipped(source, None, "not a WhatsApp export")
 
 
+def _irregular(path: Path) -> Problem | None:
+    """A problem for a path that is no regular file (a FIFO, a device, a socket): reading one
+    would wait forever for a writer, or never end (`/dev/zero`)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return Problem(str(path), None, f"cannot read ({exc.strerror})")
+    if stat.S_ISREG(mode):
+        return None
+    return Problem(str(path), None, "not a regular file (a FIFO, device or socket); not read")
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """Open `path` for reading only if it is a regular file, without waiting for a FIFO's writer.
+
+    Checked on the open file itself: the path may have been swapped since it was listed.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: path.open("rb")
+    return lambda: open_regular(path)
 
 
 def _suffix(name: str) -> str:

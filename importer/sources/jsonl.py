@@ -6,7 +6,6 @@ A line holding a WhatsApp Cloud API webhook envelope is handed to `cloud_api`.
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ from importer.model import Attachment, Direction, Item, Message, Problem
 from importer.sources.blobs import CHUNK_BYTES, oversize_reason
 from importer.sources.cloud_api import ENVELOPE_OBJECT, read_envelope
 from importer.sources.container import Files
+from importer.sources.content_types import guess_content_type
 
 # No message comes near this; a longer "line" is a broken or hostile file, not a message.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -204,11 +204,6 @@ def _attachments(value: object, files: Files) -> tuple[tuple[Attachment, ...], l
         else:
             found.append(Attachment(filename, content_type, blob))
     return tuple(found), missing
-
-
-def guess_content_type(filename: str) -> str:
-    """The MIME type a file name suggests; octet-stream when it suggests none."""
-    return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
 
 
 def _json_type(value: object) -> str:

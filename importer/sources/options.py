@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from importer.model import Problem
+
 DateOrder = Literal["dmy", "mdy", "ymd"]
 
 # Close refuses more than this many attachment bytes on one WhatsApp message.
@@ -25,3 +27,5 @@ class ReadOptions:
     default_region: str | None = None
     # Text exports: sender names as written -> E.164 (the mapping's `name` column).
     sender_phones: Mapping[str, str] = field(default_factory=dict)
+    # Rows of --mapping that could not be used: reported with the sources' own problems.
+    mapping_problems: tuple[Problem, ...] = ()

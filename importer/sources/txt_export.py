@@ -8,7 +8,6 @@ one-to-one chat from a group); the second yields the messages. The first item is
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,12 +16,20 @@ from zoneinfo import ZoneInfo
 
 from importer.model import Attachment, Blob, Item, Message, Problem, Skipped, SourceInfo
 from importer.sources.blobs import oversize_reason
+from importer.sources.content_types import guess_content_type
 from importer.sources.options import ReadOptions
 from importer.sources.txt_dates import DateStats, Decision, local_time
 from importer.sources.txt_headers import Header, clean_body, parse_header, unknown_period
 from importer.sources.txt_ids import IdMaker, body_key
 from importer.sources.txt_markers import is_system_text, media_of, skip_kind, without_edited_marker
-from importer.sources.txt_parties import Parties, decide_parties, is_me, phone_for, sender_key
+from importer.sources.txt_parties import (
+    Parties,
+    decide_parties,
+    infer_account,
+    is_me,
+    phone_for,
+    sender_key,
+)
 
 OpenText = Callable[[], TextIO]
 # A file named in the export: found, or why not (None: simply absent).
@@ -34,8 +41,10 @@ MAX_MESSAGE_CHARS = 1024 * 1024
 _SKIP_CHARS = 64 * 1024
 
 
-def _lines(open_text: OpenText) -> Iterator[tuple[int, str | None]]:
-    """Numbered lines without their ending; None for a line too long for a chat, left unread."""
+def _lines(open_text: OpenText) -> Iterator[tuple[int, str, bool]]:
+    """Numbered lines without their ending, and whether each is whole: of a line too long for
+    a chat only the start is kept (enough to tell whether it starts a message), the rest is
+    skipped unread."""
     with open_text() as stream:
         number = 0
         while line := stream.readline(MAX_MESSAGE_CHARS + 1):
@@ -43,9 +52,9 @@ def _lines(open_text: OpenText) -> Iterator[tuple[int, str | None]]:
             if len(line) > MAX_MESSAGE_CHARS and not line.endswith("\n"):
                 while (rest := stream.readline(_SKIP_CHARS)) and not rest.endswith("\n"):
                     pass
-                yield number, None
+                yield number, line[:_SKIP_CHARS], False
             else:
-                yield number, line.rstrip("\r\n")
+                yield number, line.rstrip("\r\n"), True
 
 
 def _kind(header: Header, text: str) -> str | None:
@@ -65,8 +74,8 @@ def _survey(
     """
     dates = DateStats()
     others: dict[str, tuple[str, bool, bool]] = {}
-    for number, line in _lines(open_text):
-        header = parse_header(line) if line is not None else None
+    for number, line, _ in _lines(open_text):
+        header = parse_header(line)
         if header is None:
             continue
         as_dmy = local_time(header, True, _UTC) is not None
@@ -84,24 +93,34 @@ def _survey(
 
 
 def read_txt_export(
-    open_text: OpenText, source: str, options: ReadOptions, media: MediaLookup
+    open_text: OpenText,
+    source: str,
+    options: ReadOptions,
+    media: MediaLookup,
+    *,
+    title: str | None = None,
 ) -> Iterator[Item]:
-    """Read one text export: `SourceInfo` first, then messages, problems and skipped lines."""
+    """Read one text export: `SourceInfo` first, then messages, problems and skipped lines.
+
+    `title` is the chat's name from the file name (`WhatsApp Chat with NAME`), if it has one.
+    """
     dates, others = _survey(open_text, options)
     decision = dates.decide(options.date_order)
-    yield SourceInfo(source, decision.order, decision.evidence)
-    if decision.conflict is not None:
-        yield Problem(source, None, decision.conflict)
     valid = {
         key: name
         for key, (name, dmy, mdy) in others.items()
         if (dmy if decision.day_first else mdy)
     }
-    parties = decide_parties(valid, options)
+    valid, options, inferred = infer_account(valid, options, title)
+    yield SourceInfo(source, decision.order, decision.evidence, inferred)
+    if decision.conflict is not None:
+        yield Problem(source, None, decision.conflict)
+    parties = decide_parties(valid, options, title)
     if parties.refusal is not None:
         reason = parties.refusal
         if not options.me and not options.local_phone:
-            reason += " (for a one-to-one chat, name the account's own sender with --me)"
+            named = f"the file name's {title!r} is neither sender; " if title else ""
+            reason += f" ({named}for a one-to-one chat, name the account's own sender with --me)"
         yield Problem(source, None, reason)
         return
     reader = _Reader(source, options, media, decision, parties)
@@ -119,11 +138,11 @@ class _Pending:
     size: int = 0  # characters so far, to refuse a message no phone could have written
     too_long_at: int | None = None  # the line that made it too long
 
-    def add(self, number: int, line: str | None) -> None:
+    def add(self, number: int, line: str, whole: bool) -> None:
         if self.too_long_at is not None:
             return
-        self.size += len(line) + 1 if line is not None else MAX_MESSAGE_CHARS
-        if line is None or self.size > MAX_MESSAGE_CHARS:
+        self.size += len(line) + 1 if whole else MAX_MESSAGE_CHARS
+        if not whole or self.size > MAX_MESSAGE_CHARS:
             self.too_long_at = number
             self.lines.clear()
         else:
@@ -151,8 +170,8 @@ class _Reader:
     def read(self, open_text: OpenText) -> Iterator[Item]:
         pending: _Pending | None = None
         garbage: tuple[int, int] | None = None  # first line, count before the first header
-        for number, line in _lines(open_text):
-            header = parse_header(line) if line is not None else None
+        for number, line, whole in _lines(open_text):
+            header = parse_header(line)
             when = None
             if header is not None:
                 when = local_time(header, self._decision.day_first, self._options.timezone)
@@ -163,15 +182,17 @@ class _Reader:
                     yield self._garbage_problem(garbage)
                     garbage = None
                 pending = _Pending(number, header, when, size=len(header.body))
+                if not whole:  # this message itself is too long; its neighbours are not
+                    pending.too_long_at = number
             elif pending is not None:
-                word = unknown_period(line) if line is not None and header is None else None
+                word = unknown_period(line) if header is None else None
                 if word is not None:
                     reason = (
                         f"time with unknown day period {word!r}: line kept in the message before"
                     )
                     yield Problem(self._source, number, reason)
-                pending.add(number, line)
-            elif line is None or line.strip():
+                pending.add(number, line, whole)
+            elif not whole or line.strip():
                 garbage = (garbage[0], garbage[1] + 1) if garbage else (number, 1)
         if pending is not None:
             yield from self._finish(pending)
@@ -206,13 +227,10 @@ class _Reader:
             blob = self._media(found.name)
             if not isinstance(blob, Blob):
                 missing = blob or f"attachment {found.name} not in the archive"
-                text = "\n".join(filter(None, [f"<attached: {found.name}>", found.caption]))
+                # As WhatsApp wrote it, in the export's language: Close shows what was sent.
+                text = "\n".join(filter(None, [found.placeholder, found.caption]))
             else:
-                content_type = mimetypes.guess_type(found.name, strict=False)[0]
-                attachment = Attachment(
-                    found.name, content_type or "application/octet-stream", blob
-                )
-                attachments = (attachment,)
+                attachments = (Attachment(found.name, guess_content_type(found.name), blob),)
                 text = found.caption
         parties = self._parties
         chat_key = parties.chat_key
@@ -231,7 +249,7 @@ class _Reader:
             yield Problem(self._source, line, f"{attachments[0].filename}: {too_big}", external_id)
             return
         if missing is not None:
-            yield Problem(self._source, line, missing, external_id)
+            yield Problem(self._source, line, f"{missing}; imported without it", external_id, True)
         yield Message(
             external_id=external_id,
             timestamp=pending.when,

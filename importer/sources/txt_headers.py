@@ -17,6 +17,7 @@ _MARKS = "\u200e\u200f\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 # Spaces the locale puts inside times ("7:02\u202fPM", "p.\u00a0m.") read as plain spaces.
 _SPACES = "\u202f\u00a0\u2007\u2009"
 _CLEAN = str.maketrans({**dict.fromkeys(_MARKS, None), **dict.fromkeys(_SPACES, " ")})
+_BODY_CLEAN = str.maketrans(dict.fromkeys("\u200e\ufeff", None))
 
 _DATE = r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})\.?"
 # Day periods: English in any spelling ("PM", "pm", "p.m.", "p. m."), German, and the CJK
@@ -30,11 +31,16 @@ _TIME = (
     r"(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?"
     rf"(?: ?(?P<post>{_PERIOD}))?"
 )
-_ANDROID = re.compile(rf"{_DATE}(?:, ?| )(?:klo )?{_TIME} - (?P<rest>.*)")
-_IOS = re.compile(rf"\[{_DATE}(?:, ?| )(?:klo )?{_TIME}\] ?(?P<rest>.*)")
+# Between date and time: a comma, a space, or a word (Finnish `klo`, French `à`).
+_BETWEEN = r"(?:, ?| )(?:klo |à )?"
+# Android; some phones put a dot after the time (`2022/12/14, 13:34. - `).
+_ANDROID = re.compile(rf"{_DATE}{_BETWEEN}{_TIME}\.? - (?P<rest>.*)")
+_IOS = re.compile(rf"\[{_DATE}{_BETWEEN}{_TIME}\] ?(?P<rest>.*)")
+# iOS before 2015: no brackets, no dash, seconds always (`27/02/14 05:16:12: Steve: text`).
+_IOS_2014 = re.compile(rf"{_DATE} {_TIME}: (?P<rest>.*)")
 # Date, time, a word that is no known day period, then a sender: a locale not supported yet.
 _UNKNOWN_PERIOD = re.compile(
-    rf"\[?{_DATE}(?:, ?| )(?:klo )?\d{{1,2}}[:.]\d{{2}}(?:[:.]\d{{2}})? ?"
+    rf"\[?{_DATE}{_BETWEEN}\d{{1,2}}[:.]\d{{2}}(?:[:.]\d{{2}})? ?"
     r"(?P<word>[^\W\d_][^\]\d]{0,12}?)(?:\] ?| - )[^:]{1,60}: "
 )
 # `Sender: text`; `John Doe:.` and `Luke: ` are how disappearing messages come out (empty).
@@ -47,8 +53,9 @@ def clean(text: str) -> str:
 
 
 def clean_body(text: str) -> str:
-    """A message body as the customer wrote it: only the U+200E marks WhatsApp adds go."""
-    return text.replace("\u200e", "")
+    """A message body as the customer wrote it: only the marks WhatsApp adds (U+200E, U+FEFF)
+    go; directional marks a customer's keyboard may have typed stay."""
+    return text.translate(_BODY_CLEAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,12 @@ def _original_index(original: str, cleaned_end: int) -> int:
 def parse_header(line: str) -> Header | None:
     """Split `line` if it is shaped like a header (its date not yet checked), else None."""
     cleaned = clean(line)
-    match = _IOS.match(cleaned) if cleaned.startswith("[") else _ANDROID.match(cleaned)
+    if cleaned.startswith("["):
+        match = _IOS.match(cleaned)
+    else:
+        match = _ANDROID.match(cleaned)
+        if match is None and (match := _IOS_2014.match(cleaned)) and match["s"] is None:
+            return None
     if match is None:
         return None
     year_first = len(match["a"]) == 4
@@ -121,6 +133,11 @@ def parse_header(line: str) -> Header | None:
         system_text=rest.strip(),
         marked=raw_body.startswith("\u200e"),
     )
+
+
+def looks_like_header(line: str) -> bool:
+    """Whether `line` starts a message, or would if its day period were a known one."""
+    return parse_header(line) is not None or unknown_period(line) is not None
 
 
 def unknown_period(line: str) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from importer.sources.options import ReadOptions
 from importer.sources.txt_headers import clean
@@ -27,12 +28,23 @@ def phone_of(sender: str) -> str | None:
 
 
 def phone_for(sender: str, options: ReadOptions) -> str | None:
-    """The sender's phone: as written, else as the mapping names it."""
-    written = phone_of(sender)
-    if written is not None or not options.sender_phones:
-        return written
-    key = sender_key(sender)
-    return next((p for n, p in options.sender_phones.items() if sender_key(n) == key), None)
+    """The sender's phone: as the mapping names it (a row for a sender written as a number
+    too: the number may be one no phone has), else as written."""
+    return _by_key(options.sender_phones).get(sender_key(sender)) or phone_of(sender)
+
+
+# The last mapping seen and its names by `sender_key`: one mapping serves a whole run.
+_KEYED: list[tuple[Mapping[str, str], dict[str, str]]] = []
+
+
+def _by_key(phones: Mapping[str, str]) -> dict[str, str]:
+    """The mapping's names by `sender_key`, made once per mapping, not once per message."""
+    if not _KEYED or _KEYED[0][0] is not phones:
+        keyed: dict[str, str] = {}
+        for name, phone in phones.items():
+            keyed.setdefault(sender_key(name), phone)
+        _KEYED[:] = [(phones, keyed)]
+    return _KEYED[0][1]
 
 
 def sender_key(sender: str) -> str:
@@ -64,8 +76,33 @@ class Parties:
     remote_phone: str | None
 
 
-def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
-    """Decide from `others` (sender key to sender as written, the account excluded)."""
+def infer_account(
+    others: dict[str, str], options: ReadOptions, title: str | None
+) -> tuple[dict[str, str], ReadOptions, str]:
+    """Who the account is, when no flag says: in a chat of two senders whose file name names
+    one of them, the other one. (`others` without it, the options naming it, and why; or all
+    unchanged and "".) A sender the mapping gives a phone is a remote party, never the account.
+    """
+    if options.me or title is None or len(others) != 2 or sender_key(title) not in others:
+        return others, options, ""
+    remote_key = sender_key(title)
+    ((_, me),) = [(k, n) for k, n in others.items() if k != remote_key]
+    if phone_for(me, options) is not None:
+        return others, options, ""
+    remote = others[remote_key]
+    why = (
+        f"one-to-one chat with {remote} (the file name says so), so {me} is the account"
+        " (--me says otherwise)"
+    )
+    return {remote_key: remote}, replace(options, me=(me,)), why
+
+
+def decide_parties(
+    others: dict[str, str], options: ReadOptions, title: str | None = None
+) -> Parties:
+    """Decide from `others` (sender key to sender as written, the account excluded); a phone
+    number as the file's `title` is the other party's when nothing more explicit says."""
+    title_phone = phone_of(title) if title else None
     if len(others) > 1:
         names = sorted(others.values(), key=str.casefold)
         if all(phone_for(name, options) is not None for name in names):
@@ -78,7 +115,7 @@ def decide_parties(others: dict[str, str], options: ReadOptions) -> Parties:
         return Parties(reason, False, "", None, None)
     if others:
         ((key, name),) = others.items()
-        remote = options.remote_phone or phone_for(name, options)
+        remote = options.remote_phone or phone_for(name, options) or title_phone
         return Parties(None, False, key, name, remote)
-    remote = options.remote_phone
+    remote = options.remote_phone or title_phone
     return Parties(None, False, "tel:" + digits(remote) if remote else "", remote, remote)

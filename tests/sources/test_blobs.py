@@ -179,3 +179,55 @@ def test_attachments_summing_past_the_limit_refuse_their_message(tmp_path: Path)
         ("Problem", "both"),
         ("Message", "one"),
     ]
+
+
+def test_a_zip_of_thousands_of_attachments_is_parsed_once_not_per_attachment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9: each hash and each upload parsed the whole central directory again."""
+    members = 3000
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(
+            "chat.jsonl", b"".join(attachment_line(f"m{n}", f"{n}.bin") for n in range(members))
+        )
+        for n in range(members):
+            zf.writestr(f"{n}.bin", f"file {n}".encode())
+    parsed: list[object] = []
+    real = zipfile.ZipFile
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            parsed.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipFile", Counting)
+    blobs = [a.blob for m in read(archive) if isinstance(m, Message) for a in m.attachments]
+    assert len(blobs) == members
+    walked = len(parsed)
+    for blob in blobs:  # as the importer does: hash, then upload
+        digest, _ = blob_digest(blob)
+        with open_blob(blob) as stream:
+            assert hashlib.sha256(stream.read()).hexdigest() == digest
+    assert len(parsed) - walked <= 1
+    assert walked == 1  # reading the archive itself
+
+
+def test_threads_sharing_one_open_zip_each_read_their_own_bytes(tmp_path: Path) -> None:
+    """Hashes run in worker threads; one shared archive must serve them all, to the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    archive = tmp_path / "shared.zip"
+    contents = {f"{n}.bin": bytes([n % 251]) * (1000 + n) for n in range(400)}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in contents.items():
+            zf.writestr(name, data)
+    blobs = [Blob(archive, name, len(data)) for name, data in contents.items()]
+
+    with ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(blob_digest, blobs * 3))
+
+    expected = [(hashlib.sha256(contents[b.member]).hexdigest(), b.size) for b in blobs]
+    assert digests == expected * 3
+    with open_blob(blobs[0]) as stream:  # the archive is still open and readable
+        assert stream.read() == contents["0.bin"]

@@ -47,9 +47,12 @@ def fake_txt_export(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         source: str,
         options: ReadOptions,
         media: Callable[[str], Blob | None],
+        *,
+        title: str | None = None,
     ) -> Iterator[Item]:
         with open_text() as first, open_text() as second:
-            calls.append({"source": source, "texts": (first.read(), second.read()), "media": media})
+            texts = (first.read(), second.read())
+            calls.append({"source": source, "texts": texts, "media": media, "title": title})
         yield Skipped(source, None, "fake export")
 
     module = types.ModuleType(TXT_EXPORT)
@@ -291,6 +294,14 @@ def test_zip_attachments_from_root_then_member_folder(tmp_path: Path) -> None:
         "06/03/2017, 00:45 - Messages and calls are end-to-end encrypted.",
         "2023/12/20 \u4e0b\u53485:46 - Bob: hi",
         "\n\n[22.4.2026, 20.20.13] Ann: hi",
+        # The same marks and layouts the reader knows (one definition, in txt_headers).
+        "\u202b12/07/2017, 22:35 - Johannes: text",
+        "\u2066[20.06.19, 16:00:15]\u2069 Loris: text",
+        "\u202e\u202d29.01.18, 23:47 - Bob: hi",
+        "12/07/2017 à 22:35 - XXX: Salut :)",
+        "27/02/14 05:16:12: Steve Rogers: We won.",
+        "2022/12/14, 13:34. - John Doe: Lorem",
+        "29.01.18, 3:47 nachmittags - Bob: a day period not known yet is still an export",
     ],
 )
 def test_export_headers_are_recognised(first_line: str) -> None:
@@ -325,6 +336,8 @@ def test_text_exports_in_a_zip_are_found_by_content_and_name(
         (f"{archive}:readme.txt", "not a WhatsApp export"),
         (f"{archive}:renamed.txt", "fake export"),
     ]
+    # Inside a zip, the chat's name is the zip's (iOS names only the zip).
+    assert [call["title"] for call in fake_txt_export] == ["Loris", "Loris"]
     renamed = fake_txt_export[1]
     expected = "[20.06.19, 16:00:15] Loris: hi\n[20.06.19, 16:01:00] Ann: \u200e<attached: a.jpg>\n"
     assert renamed["texts"] == (expected, expected)
@@ -348,6 +361,7 @@ def test_text_exports_in_a_folder_and_given_directly(
     direct.write_text("anything at all\n")
     items = read(tmp_path / "chat", direct)
     assert [i.source for i in items if isinstance(i, Skipped)] == [str(export), str(direct)]
+    assert [call["title"] for call in fake_txt_export] == ["Bob", None]
     media: Callable[[str], Blob | str] = fake_txt_export[0]["media"]
     assert media("IMG-1.jpg") == Blob(tmp_path.absolute() / "chat", "IMG-1.jpg", 3)
     assert media("../secret.jpg") == (

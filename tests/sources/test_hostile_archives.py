@@ -6,7 +6,10 @@ reach Close; nothing is read into memory whole and nothing is written outside th
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -195,6 +198,7 @@ def test_hostile_text_export_refuses_each_bad_attachment_and_imports_the_rest(
     reasons = {(p["source"], p["line"]): p["reason"] for p in report["problems"]}
     assert (
         reasons[chat, 1] == "attachment path '../evil.jpg' leads outside WhatsApp Chat - Maria.zip"
+        "; imported without it"
     )
     assert reasons[chat, 2].startswith("attachment path '/etc/passwd' is absolute")
     assert reasons[chat, 3] == (
@@ -219,3 +223,39 @@ def test_hostile_text_export_refuses_each_bad_attachment_and_imports_the_rest(
         ("2024-06-01T08:01:00+00:00", "<attached: /etc/passwd>", 0),
         ("2024-06-01T08:04:00+00:00", "still here", 0),
     ]
+
+
+def irregular_sources(folder: Path) -> list[Path]:
+    """A FIFO nobody writes to, and links to devices that never end (issue 9, item 11)."""
+    folder.mkdir()
+    fifo = folder / "chat.jsonl"
+    os.mkfifo(fifo)
+    os.mkfifo(folder / "WhatsApp Chat - Maria.zip")
+    (folder / "WhatsApp Chat with Zero.txt").symlink_to("/dev/zero")
+    (folder / "random.jsonl").symlink_to("/dev/urandom")
+    (folder / "ok.jsonl").write_bytes(message("wamid.ok", 1))
+    return [fifo, folder / "random.jsonl", folder]
+
+
+def test_fifos_and_devices_are_problems_and_never_read(tmp_path: Path) -> None:
+    sources = irregular_sources(tmp_path / "in")
+    command = [sys.executable, "-m", "importer", "inspect", *map(str, sources), "--json"]
+    command += ["--local-phone", "+14155550100"]
+
+    # Reading any of them would wait for a writer forever or never reach an end.
+    done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+
+    document = orjson.loads(done.stdout)
+    irregular = "not a regular file (a FIFO, device or socket); not read"
+    folder = tmp_path / "in"
+    assert sorted((p["source"], p["reason"]) for p in document["problems"]) == sorted(
+        [
+            (str(folder / "chat.jsonl"), irregular),
+            (str(folder / "random.jsonl"), irregular),
+            (str(folder / "WhatsApp Chat - Maria.zip"), irregular),
+            (str(folder / "WhatsApp Chat with Zero.txt"), irregular),
+            (str(folder / "chat.jsonl"), irregular),
+            (str(folder / "random.jsonl"), irregular),
+        ]
+    )
+    assert [c["messages"] for c in document["chats"]] == [1]

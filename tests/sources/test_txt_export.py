@@ -229,13 +229,27 @@ def test_unknown_content_type_falls_back_to_octet_stream() -> None:
     assert result.messages[0].attachments[0].content_type == "application/octet-stream"
 
 
-def test_missing_media_file_is_a_problem_but_the_message_stays() -> None:
-    result = read("13/01/2023, 10:00 - Ann: IMG-0001.jpg (file attached)\nnice view\n")
+@pytest.mark.parametrize(
+    ("line", "placeholder"),
+    [
+        ("13/01/2023, 10:00 - Ann: IMG-0001.jpg (file attached)", "IMG-0001.jpg (file attached)"),
+        ("13.01.23, 10:00 - Ann: IMG-0001.jpg (Datei angehängt)", "IMG-0001.jpg (Datei angehängt)"),
+        ("[13.01.23, 10:00:00] Ann: \u200e<Anhang: IMG-0001.jpg>", "<Anhang: IMG-0001.jpg>"),
+    ],
+)
+def test_missing_media_file_is_a_note_and_the_placeholder_stays_as_written(
+    line: str, placeholder: str
+) -> None:
+    result = read(f"{line}\nnice view\n")
     (message,) = result.messages
     (problem,) = result.problems
-    assert message.text == "<attached: IMG-0001.jpg>\nnice view"
+    assert message.text == f"{placeholder}\nnice view"
     assert message.attachments == ()
-    assert (problem.line, problem.reason) == (1, "attachment IMG-0001.jpg not in the archive")
+    assert (problem.line, problem.reason) == (
+        1,
+        "attachment IMG-0001.jpg not in the archive; imported without it",
+    )
+    assert problem.note
     assert problem.external_id == message.external_id
 
 
@@ -395,6 +409,24 @@ def test_a_line_too_long_for_any_chat_refuses_its_message_without_holding_it() -
     (problem,) = result.problems
     assert (problem.line, problem.reason) == (
         1,
+        f"message longer than {MAX_MESSAGE_CHARS} characters (at line 2); not imported",
+    )
+
+
+def test_an_over_long_message_is_the_problem_and_its_neighbours_import() -> None:
+    # Issue 9, item 7: a 2 MiB message after a normal one cost the normal one.
+    huge = "z" * (2 * 1024 * 1024)
+    text = (
+        "13/01/2023, 10:00 - Ann: first\n"
+        f"13/01/2023, 10:01 - Ann: {huge}\n"
+        "and a continuation of it\n"
+        "13/01/2023, 10:02 - Ann: last\n"
+    )
+    result = read(text)
+    assert [(m.line, m.text) for m in result.messages] == [(1, "first"), (4, "last")]
+    (problem,) = result.problems
+    assert (problem.line, problem.reason) == (
+        2,
         f"message longer than {MAX_MESSAGE_CHARS} characters (at line 2); not imported",
     )
 

@@ -34,6 +34,8 @@ def read(
     remote_phone: str | None = None,
     files: Mapping[str, Blob] | None = None,
     source: str = "chat.txt",
+    title: str | None = None,
+    sender_phones: Mapping[str, str] | None = None,
 ) -> Result:
     options = ReadOptions(
         me=me,
@@ -41,9 +43,11 @@ def read(
         remote_phone=remote_phone,
         timezone=ZoneInfo(zone),
         date_order=date_order,
+        sender_phones=dict(sender_phones or {}),
     )
     found = dict(files or {})
-    items = list(read_txt_export(lambda: io.StringIO(text), source, options, found.get))
+    stream = lambda: io.StringIO(text)  # noqa: E731
+    items = list(read_txt_export(stream, source, options, found.get, title=title))
     first = items[0]
     assert isinstance(first, SourceInfo)
     result = Result(first, items=items)
