@@ -30,6 +30,13 @@ def test_rehearsal_imports_everything_without_close(tmp_path: Path) -> None:
     assert (report["created"], report["failed"], report["attachments_uploaded"]) == (10, 0, 3)
 
 
+def test_rehearsal_holds_the_lead_that_lead_id_names(tmp_path: Path) -> None:
+    args = ["rehearse", str(SAMPLES), "--local-phone", LOCAL_PHONE, "--port", "0", "--no-serve"]
+    ids = ["--lead-id", "lead_mine", "--contact-id", "cont_mine"]
+    assert main([*args, *ids, "--report", str(tmp_path / "r.json")]) == 0
+    assert orjson.loads((tmp_path / "r.json").read_bytes())["created"] == 10
+
+
 @contextmanager
 def rehearsing(*args: str) -> Iterator[tuple[str, list[str]]]:
     """`rehearse SAMPLES ARGS` serving on a free port: its view URL and what it printed first."""
