@@ -135,11 +135,16 @@ def page_of(position: int) -> int:
     return position // PAGE_SIZE + 1
 
 
+def page_count(messages: int) -> int:
+    """How many pages a thread of `messages` fills; an empty one still has its page."""
+    return page_of(messages - 1) if messages else 1
+
+
 def page(
     state: EmulatorState, lead: Lead, messages: list[dict[str, Any]], number: int, zone: tzinfo
 ) -> Page:
     """Page `number` of a thread (from `thread`); the caller checks that it exists."""
-    pages = max(1, -(-len(messages) // PAGE_SIZE))
+    pages = page_count(len(messages))
     shown = messages[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     positions: dict[str, int] | None = None
     bubbles: list[Bubble] = []

@@ -127,7 +127,7 @@ async def lead_page(request: web.Request) -> web.StreamResponse:
     if lead is None:
         return _problem(404, "There is no such lead in this emulator.")
     messages = conversations.thread(state, lead.id)
-    pages = max(1, conversations.page_of(len(messages) - 1)) if messages else 1
+    pages = conversations.page_count(len(messages))
     raw = request.query.get("page", "1")
     number = int(raw) if raw.isdigit() else 0
     if not 1 <= number <= pages:

@@ -182,6 +182,7 @@ async def test_times_show_in_the_requested_zone(
 
     problem = await page(view, f"/leads/{LEAD_A}?tz=Mars/Olympus", status=400)
     assert "Unknown time zone 'Mars/Olympus'" in problem.find("h1").text
+    await page(view, "/?tz=../../../etc/passwd", status=400)
 
     # Without a zone of its own, the emulator shows this machine's.
     monkeypatch.setenv("TZ", "America/New_York")
@@ -258,6 +259,8 @@ async def test_pages_hold_200_messages_oldest_first_with_older_and_newer_links(
     assert "pages 1 to 3" in (await page(view, f"/leads/{LEAD_A}?page=4", 404)).find("h1").text
     await page(view, f"/leads/{LEAD_A}?page=x", 404)
     await page(view, "/leads/lead_nobody", 404)
+    empty = await page(view, f"/leads/{LEAD_B}")
+    assert bubbles(empty) == [] and "No WhatsApp messages on this lead." in empty.text
 
 
 async def test_a_message_has_a_link_to_the_page_that_holds_it(view: Client) -> None:
