@@ -146,23 +146,13 @@ def page(
     """Page `number` of a thread (from `thread`); the caller checks that it exists."""
     pages = page_count(len(messages))
     shown = messages[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    positions: dict[str, int] | None = None
+    # Where each message of the thread is, to link a quote to its parent's page.
+    replies = any(a["response_to_id"] for a in shown)
+    positions = {a["id"]: i for i, a in enumerate(messages)} if replies else {}
     bubbles: list[Bubble] = []
     day = ""
     for activity in shown:
         parent = state.activities.get(activity["response_to_id"] or "")
-        quote = None
-        if parent is not None:
-            if positions is None:
-                positions = {a["id"]: i for i, a in enumerate(messages)}
-            at = positions.get(parent["id"])
-            quote = Quote(
-                parent["id"],
-                parent["lead_id"],
-                None if at is None else page_of(at),
-                _sender(state, parent),
-                _shorten(parent["text"]) or _attachment_names(parent),
-            )
         at_local = _local(activity["activity_at"], zone)
         heading = f"{at_local:%A}, {at_local.day} {at_local:%B %Y}"
         bubbles.append(
@@ -175,13 +165,24 @@ def page(
                 # message_html escapes the message before it adds its own tags: safe as is.
                 html=Markup(activity["message_html"]),
                 attachments=[_attachment(a) for a in activity["attachments"]],
-                quote=quote,
+                quote=None if parent is None else _quote(state, parent, positions),
                 orphan=parent is None and activity["response_to_id"] is not None,
                 external_id=activity["external_whatsapp_message_id"],
             )
         )
         day = heading
     return Page(lead, _contacts(state, lead), number, pages, len(messages), bubbles)
+
+
+def _quote(state: EmulatorState, parent: dict[str, Any], positions: dict[str, int]) -> Quote:
+    at = positions.get(parent["id"])
+    return Quote(
+        parent["id"],
+        parent["lead_id"],
+        None if at is None else page_of(at),
+        _sender(state, parent),
+        _shorten(parent["text"]) or _attachment_names(parent),
+    )
 
 
 def _contacts(state: EmulatorState, lead: Lead) -> list[tuple[str, str]]:
