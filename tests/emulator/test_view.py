@@ -140,6 +140,9 @@ async def test_a_conversation_reads_like_a_chat(view: Client) -> None:
     )
     document = await page(view, f"/leads/{LEAD_A}")
     assert document.find("h1").text == "Acme"
+    assert " ".join(document.find("p", "meta").text.split()) == (
+        f"Ann +1 650-333-4444 · Close lead id {LEAD_A}"
+    )
     shown = bubbles(document)
     assert [b.classes for b in shown] == [{"msg", "incoming"}, {"msg", "outgoing"}]
     assert [d.text for d in document.find_all("li", "day")] == [
