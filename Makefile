@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo demo-serve test lint format bench clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(PY) scripts/demo.py
+
+# The same demo, its conversation view kept open until Ctrl-C.
+demo-serve: install
+	$(PY) scripts/demo.py --keep
 
 test: install lint
 	$(PY) -m pytest -q

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import big_archive, hotpath, latency, ratelimit, replies, rerun, sustained
+from bench import big_archive, hotpath, latency, ratelimit, replies, rerun, sustained, view
 from bench.measure import HEADER, Measurement, machine, print_table, write_results
 
 Scenario = Callable[..., list[Measurement]]
@@ -25,6 +25,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rerun": rerun.run,  # 6
     "sustained": sustained.run,  # 7
     "profile": hotpath.run,  # cProfile of 1 into bench/PROFILE.md
+    "view": view.run,  # issue 14: the conversation view of a 20,000-message lead
 }
 
 

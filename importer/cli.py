@@ -115,8 +115,10 @@ def _parser() -> argparse.ArgumentParser:
         "rehearse",
         help="import into a local emulator with the run options given and show the result",
         description="Start an emulator, import SOURCE into it with the options of `run`, print "
-        "the summary, and serve the emulator's conversation view until Ctrl-C. Nothing reaches "
-        "Close. Without --data, leads are created for every remote phone (--create-missing).",
+        "the summary, and serve the emulator's conversation view (a page per lead, times in "
+        "--timezone) until Ctrl-C. Nothing reaches Close. The emulator holds only the leads of "
+        "--data, --mapping and --lead-id; without --data, a lead is created for every other "
+        "remote phone (--create-missing).",
     )
     _add_reading(rehearse)
     _add_sending(rehearse)

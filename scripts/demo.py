@@ -1,13 +1,16 @@
 """`make demo`: start the emulator, import samples/ into it, show what Close now holds, stop.
 
 Everything a first-time user needs to see the importer work, with no Close account: the
-emulator stands in for Close on a free loopback port and is stopped on the way out.
+emulator stands in for Close on a free loopback port and is stopped on the way out. With
+`--keep` (`make demo-serve`) it stays up, its conversation view open, until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,8 +25,16 @@ SAMPLES = ROOT / "samples"
 API_KEY = "demo-key"  # the emulator accepts any key; this one never leaves the machine
 
 
-def main() -> int:
-    with EmulatorProcess("--data", str(SAMPLES / "seed.json")) as emulator:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--keep", action="store_true", help="serve the conversation view until Ctrl-C"
+    )
+    parser.add_argument("--port", type=int, default=0, help="emulator port (default: a free one)")
+    args = parser.parse_args(argv)
+    with EmulatorProcess(
+        "--data", str(SAMPLES / "seed.json"), "--port", str(args.port)
+    ) as emulator:
         print(f"emulator: {emulator.base_url}")
         with tempfile.TemporaryDirectory() as work:
             command = [
@@ -49,7 +60,25 @@ def main() -> int:
             print("\nthe same again (the checkpoint makes it a no-op):")
             again = subprocess.run(command, check=False).returncode
         _show(emulator.base_url)
+        view = emulator.root_url + "/"
+        if args.keep:
+            print(f"\nConversation view at {view} (Ctrl-C to stop)", flush=True)
+            _until_interrupted()
+        else:
+            print(
+                f"\nThe conversation view was at {view} and stops with the demo; to keep it "
+                "open, run `make demo-serve` (or `python scripts/demo.py --keep`), then Ctrl-C."
+            )
     return status or again
+
+
+def _until_interrupted() -> None:
+    # SIGTERM too, so that a supervisor (or a test) stops it as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        print("stopped")
 
 
 def _show(base_url: str) -> None:

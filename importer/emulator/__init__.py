@@ -13,7 +13,8 @@ Counters: "creates", "updates", "deletes", "leads_created", "upload_slots" (`/fi
 "uploads" (completed storage POSTs), "rate_limited" (429s), "faults" (injected 5xx), "drops",
 "storage_authorization_headers", "inbox_notifications", and one "METHOD route" per request, read
 with `state.requests(method, route)`. Routes: whatsapp_messages (list, create), whatsapp_message
-(get, put, delete), files_upload, data_search, leads, lead, contact, storage, file_download, view.
+(get, put, delete), files_upload, data_search, leads, lead, contact, storage, file_download, view
+(every page of the conversation view: `/`, `/leads/ID`, `/messages/ID`).
 
 From a shell, `python -m importer emulator` (see `cli.py`); `GET /_emulator/state` shows the state.
 """

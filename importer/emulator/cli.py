@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, help="make generated ids, seed data and faults repeatable"
     )
     parser.add_argument("--api-key", metavar="KEY", help="accept only this API key (default: any)")
+    parser.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="IANA zone of the conversation view's times (default: this machine's; a page's "
+        "?tz=Area/City overrides it)",
+    )
     return parser
 
 
@@ -142,6 +148,7 @@ def main(argv: list[str]) -> int:
             api_key=args.api_key,
             host=args.host,
             port=args.port,
+            view_timezone=args.timezone,
         )
         emulator = Emulator(config)
     except (SeedError, ValueError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class EmulatorConfig:
     download_valid_s: float = 24 * 3600.0
     # A guard for a test server that keeps files in memory, not a Close limit.
     max_file_bytes: int = 200 * 1024 * 1024
+    # The IANA zone the conversation view shows times in (a page's `?tz=` overrides it); None
+    # is this machine's zone.
+    view_timezone: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("fail_rate", "drop_rate"):
@@ -45,6 +49,11 @@ class EmulatorConfig:
             raise ValueError("rate limits must be at least 1 request per second")
         if self.api_key == "":
             raise ValueError("api_key must not be empty (use None to accept any key)")
+        if self.view_timezone is not None:
+            try:
+                ZoneInfo(self.view_timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.view_timezone!r}") from None
 
     def limit_for(self, group: str) -> int | None:
         """The requests per window allowed for one endpoint group, or None for no limit."""

@@ -70,3 +70,10 @@ def test_bad_options_are_usage_errors(argv: list[str], capsys: pytest.CaptureFix
 def test_missing_data_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data", str(tmp_path / "missing.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_unknown_view_timezone_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--timezone", "Mars/Olympus"]) == 2
+    assert capsys.readouterr().err == (
+        "wa-close-import emulator: error: unknown time zone 'Mars/Olympus'\n"
+    )

@@ -1,4 +1,4 @@
-"""The pure pieces: phones, WhatsApp Markdown, date-times, seed data."""
+"""The pure pieces: phones, date-times, seed data (WhatsApp Markdown: test_markdown.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from importer.emulator import EmulatorState, SeedError, markdown, phones, timestamps
+from importer.emulator import EmulatorState, SeedError, phones, timestamps
 from tests.emulator.conftest import config
 
 
@@ -28,22 +28,6 @@ from tests.emulator.conftest import config
 )
 def test_phones(raw: str, e164: str | None) -> None:
     assert phones.to_e164(raw) == e164
-
-
-@pytest.mark.parametrize(
-    ("source", "html", "text"),
-    [
-        ("*b* _i_ ~s~", "<strong>b</strong> <em>i</em> <s>s</s>", "b i s"),
-        ("2*3*4 and snake_case_name", "2*3*4 and snake_case_name", "2*3*4 and snake_case_name"),
-        ("```*not bold*```", "<code>*not bold*</code>", "*not bold*"),
-        ("a & <b>\nc", "a &amp; &lt;b&gt;<br>c", "a & <b>\nc"),
-        ("* not bold *", "* not bold *", "* not bold *"),
-        ("", "", ""),
-    ],
-)
-def test_markdown(source: str, html: str, text: str) -> None:
-    assert markdown.to_html(source) == html
-    assert markdown.to_text(source) == text
 
 
 @pytest.mark.parametrize(
@@ -83,15 +67,6 @@ def test_generated_seed_is_deterministic() -> None:
 def test_bad_seed_data(data: dict[str, Any]) -> None:
     with pytest.raises(SeedError):
         EmulatorState(config(data=data))
-
-
-@given(st.text())
-def test_markdown_html_holds_no_markup_but_its_own(source: str) -> None:
-    html = markdown.to_html(source)
-    for tag in ("strong", "em", "s", "code"):
-        html = html.replace(f"<{tag}>", "").replace(f"</{tag}>", "")
-    assert "<" not in html.replace("<br>", "")
-    assert ">" not in html.replace("<br>", "")
 
 
 @given(st.from_regex(r"\+?[0-9 ().\-]{0,25}", fullmatch=True))
