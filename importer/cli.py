@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import sys
@@ -12,9 +11,9 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from importer import __version__, clock
+from importer.close.trust import check_base_url
 from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
 from importer.errors import CheckpointError, UsageError
 from importer.phones import to_e164
@@ -296,7 +295,7 @@ def _cmd_inspect(ns: argparse.Namespace) -> int:
     options = _read_options(ns, mapping)
     lookup = None
     if ns.mapping_template and ns.api_key:
-        _check_base_url(ns.base_url)
+        check_base_url(ns.base_url)
         lookup = (ns.base_url, ns.api_key)
     return inspect_sources(
         options,
@@ -322,7 +321,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("--concurrency must be at least 1")
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
-    _check_base_url(ns.base_url)
+    check_base_url(ns.base_url)
     mapping = _mapping(ns)
     return RunConfig(
         sources=tuple(ns.sources),
@@ -344,27 +343,6 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
     )
-
-
-def _check_base_url(url: str) -> None:
-    """The key travels in every request: never in clear text beyond this machine."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--base-url must be an http(s) URL, not {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise UsageError(
-            f"--base-url {url} is plain http to another host: the API key would travel in "
-            "clear text; use https"
-        )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _region(ns: argparse.Namespace) -> str | None:

@@ -131,7 +131,7 @@ async def _send(config: RunConfig, report: Report) -> None:
                 checkpoint.state.contacts,
                 api,
                 checkpoint,
-                options=replace(config.lookup, second_look_s=config.retry.second_look_s),
+                options=replace(config.lookup, retry=config.retry),
                 names=display_names(plan),
             )
             bar = progress(len(plan.messages), config.show_progress)
