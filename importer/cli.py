@@ -264,11 +264,14 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
 
 def _exit_status(report: Report) -> int:
-    if report.interrupted:
+    """As interface.md says: 130 only if something was left undone, 2 only if nothing was
+    sent, 1 if the run ended short of importing everything."""
+    if report.interrupted and report.left_undone:
         return EXIT_INTERRUPTED
-    if report.key_refused:
+    if report.key_refused and not report.changed_close:
         return EXIT_USAGE
-    if report.failed or report.rejected or report.not_attempted:
+    halted = report.stopped_because is not None and not report.interrupted
+    if report.failed or report.rejected or report.not_attempted or halted:
         return EXIT_FAILED
     return EXIT_OK
 
