@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -58,7 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`inspect | head -1`): there is nobody left to tell.
+        _silence_output()
+        return EXIT_OK
     return command
+
+
+def _silence_output() -> None:
+    """Point stdout and stderr at /dev/null, so exit's own flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        # Not a real file (a test's capture): nothing will be flushed to it anyway.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _say(report: Report) -> None:
+    """The summary on stderr; a closed pipe ends it quietly."""
+    try:
+        report.print()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _silence_output()
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
@@ -101,9 +125,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Import SOURCE into Close, each message once, replies linked to their "
         "parents, attachments uploaded. Rerun with the same --checkpoint to resume or to add "
         "what is new: nothing is created twice.",
-        epilog="exit status: 0 every message is in Close; 1 some were rejected or failed (see "
-        "--report; a rerun retries them); 2 a usage error, nothing sent; 130 interrupted "
-        "(rerun to resume)",
+        epilog="exit status: 0 every message is in Close; 1 some were rejected or failed, or "
+        "the run stopped short (Close unavailable, the key refused mid-run, the checkpoint "
+        "unwritable; see --report; a rerun retries them); 2 a usage error, nothing sent; 130 "
+        "interrupted with messages left undone (rerun to resume). SIGINT, SIGTERM and SIGHUP "
+        "stop the run cleanly; a second one stops it at once.",
     )
     _add_reading(run)
     _add_target(run)
@@ -194,13 +220,14 @@ def _add_credentials(p: argparse.ArgumentParser, key_help: str) -> None:
         "--base-url",
         default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
         metavar="URL",
-        help="API root (env CLOSE_BASE_URL; default %(default)s)",
+        help="API root (env CLOSE_BASE_URL; default %(default)s); no credentials in it",
     )
     p.add_argument(
         "--api-key",
         default=os.environ.get("CLOSE_API_KEY"),
         metavar="KEY",
-        help=f"Close API key (env CLOSE_API_KEY); {key_help}",
+        help=f"Close API key; {key_help}. A flag is visible to other users of this machine "
+        "(ps): prefer the environment variable CLOSE_API_KEY",
     )
 
 
@@ -257,13 +284,13 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
     config = _run_config(ns)
     report = asyncio.run(run_import(config))
-    report.print()
-    if ns.report:
+    if ns.report:  # first: a closed stderr must not keep the report from the disk
         report.write(ns.report)
-    return _exit_status(report)
+    _say(report)
+    return exit_status(report)
 
 
-def _exit_status(report: Report) -> int:
+def exit_status(report: Report) -> int:
     """As interface.md says: 130 only if something was left undone, 2 only if nothing was
     sent, 1 if the run ended short of importing everything."""
     if report.interrupted and report.left_undone:
@@ -288,7 +315,7 @@ def _cmd_rehearse(ns: argparse.Namespace) -> int:
         report = asyncio.run(rehearse(_run_config(ns), ns.data, ns.port, serve=not ns.no_serve))
     if ns.report:
         report.write(ns.report)
-    return _exit_status(report)
+    return exit_status(report)
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:
