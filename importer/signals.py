@@ -37,7 +37,9 @@ class StopOnSignals:
 
     def __enter__(self) -> StopOnSignals:
         for sig in STOP_SIGNALS:
-            self._loop.add_signal_handler(sig, self._on_signal, sig)
+            # Outside the main thread (a run embedded in another program) signals are not ours.
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                self._loop.add_signal_handler(sig, self._on_signal, sig)
         return self
 
     def __exit__(self, *exc: object) -> None:

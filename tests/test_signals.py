@@ -124,3 +124,35 @@ async def test_a_second_signal_exits_at_once() -> None:
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 5) == 130
     assert b"SIGINT again: stopping at once" in await process.stderr.read()
+
+
+async def test_a_stop_cancels_an_upload_in_flight(tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(b"\0" * (8 * 1024 * 1024))
+    row = {
+        "id": "wamid.U1",
+        "timestamp": 1_700_000_000,
+        "direction": "incoming",
+        "remote_phone": "+16505550123",
+        "attachments": [{"path": "big.bin", "content_type": "application/octet-stream"}],
+    }
+    (tmp_path / "chat.jsonl").write_bytes(orjson.dumps(row) + b"\n")
+    uploading = asyncio.Event()
+
+    async def close(request: web.Request) -> web.Response:
+        if request.path.endswith("/files/upload/"):
+            slot = {"url": f"http://{request.host}/s3/upload/t", "fields": {"key": "t"}}
+            download = {"url": "https://app.close.com/go/file/t"}
+            return web.json_response({"upload": slot, "download": download})
+        uploading.set()  # storage that takes the bytes slower than anyone would wait
+        await asyncio.sleep(3600)
+        return web.Response(status=201)
+
+    async with fake_close(close) as url:
+        run = await start(url, tmp_path)
+        await asyncio.wait_for(uploading.wait(), 30)
+        signalled = time.monotonic()
+        run.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(run.wait(), 10) == 130
+        assert time.monotonic() - signalled < 5
+    report = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert (report["created"], report["attachments_uploaded"], report["not_attempted"]) == (0, 0, 1)

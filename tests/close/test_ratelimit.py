@@ -88,9 +88,10 @@ DAY_AHEAD = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
     [
         (429, {"RateLimit": "limit=10, remaining=0, reset=86400"}),
         (429, {"Retry-After": DAY_AHEAD}),
+        (429, {"Retry-After": "86400"}),
         (200, {"RateLimit": "limit=10, remaining=0, reset=86400"}),
     ],
-    ids=["429-reset", "429-retry-after-date", "200-window-spent"],
+    ids=["429-reset", "429-retry-after-date", "429-retry-after-seconds", "200-window-spent"],
 )
 async def test_a_far_wait_ends_the_call_unavailable_at_once(
     status: int, headers: dict[str, str]
