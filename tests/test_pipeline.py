@@ -193,7 +193,7 @@ async def test_reruns_after_drops_and_a_5xx_storm_never_duplicate(
         settings = dataclasses.replace(
             config(emu, tmp_path, tmp_path / "chat.jsonl"), retry=few_retries
         )
-        for _ in range(60):
+        for _ in range(300):  # about 45 runs: each ends at its first outage
             report = await run_import(settings)
             if not (report.failed or report.not_attempted):
                 break
