@@ -37,19 +37,11 @@ class Silent:
 
 
 def write_chat(path: Path, count: int) -> None:
-    rows = (
-        orjson.dumps(
-            {
-                "id": f"wamid.S{n}",
-                "timestamp": 1_700_000_000 + n,
-                "direction": "incoming",
-                "remote_phone": "+16505550123",
-                "text": f"m{n}",
-            }
-        )
-        for n in range(count)
+    line = (
+        b'{"id":"wamid.S%d","timestamp":%d,"direction":"incoming",'
+        b'"remote_phone":"+16505550123","text":"m%d"}\n'
     )
-    path.write_bytes(b"\n".join(rows) + b"\n")
+    path.write_bytes(b"".join(line % (n, 1_700_000_000 + n, n) for n in range(count)))
 
 
 async def start(base_url: str, tmp_path: Path) -> asyncio.subprocess.Process:
@@ -86,14 +78,16 @@ async def test_a_stop_cancels_requests_in_flight_and_keeps_them_pending(
 
 
 async def test_a_stop_while_reading_a_big_archive_ends_the_read(tmp_path: Path) -> None:
-    write_chat(tmp_path / "chat.jsonl", 200_000)
-    async with fake_close(Silent().handle) as url:
+    write_chat(tmp_path / "chat.jsonl", 400_000)  # some 6 s to read and plan
+    silent = Silent()
+    async with fake_close(silent.handle) as url:
         run = await start(url, tmp_path)
         await asyncio.sleep(1.5)
         signalled = time.monotonic()
         run.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(run.wait(), 10) == 130
-        assert time.monotonic() - signalled < 3
+        assert time.monotonic() - signalled < 4
+    assert silent.requests == 0  # the read was cut short: nothing was sent
     assert orjson.loads((tmp_path / "report.json").read_bytes())["interrupted"] is True
 
 
