@@ -110,7 +110,6 @@ def _dry_run(config: RunConfig, report: Report) -> None:
 
 
 async def _send(config: RunConfig, report: Report) -> None:
-    assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
     started = False
@@ -138,12 +137,13 @@ async def _send(config: RunConfig, report: Report) -> None:
 async def _import_plan(
     config: RunConfig, report: Report, checkpoint: Checkpoint, plan: Plan, stop: StopOnSignals
 ) -> None:
+    assert config.api_key is not None
     _tally(report, plan.problems, plan.skipped)
     report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     async with Transport(
         config.base_url,
-        config.api_key or "",
+        config.api_key,
         concurrency=config.send.concurrency,
         retry=config.retry,
     ) as transport:
