@@ -16,7 +16,7 @@ from typing import Any
 from importer import __version__, clock
 from importer.close.trust import check_base_url
 from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
-from importer.errors import CheckpointError, UsageError
+from importer.errors import AuthRefused, CheckpointError, CloseError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
 from importer.plan import Window
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckpointError as exc:
         print(f"wa-close-import: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except CloseError as exc:  # outside `run` (inspect's lookups), which reports its own
+        print(f"wa-close-import: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, AuthRefused) else EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -413,3 +413,14 @@ def test_exit_statuses_are_as_the_interface_says(fields: dict[str, Any], status:
     from importer.report import Report
 
     assert exit_status(Report(**fields)) == status
+
+
+def test_close_refusing_inspects_lookups_is_one_line_not_a_traceback(
+    seed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["inspect", str(SAMPLES), "--local-phone", LOCAL_PHONE, "--api-key", API_KEY]
+    args += ["--mapping-template", str(tmp_path / "phones.csv")]
+    with ThreadedEmulator(EmulatorConfig(data=seed, api_key="the-real-one")) as emu:
+        assert main([*args, "--base-url", emu.base_url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["wa-close-import: error: Close refused the API key (HTTP 401)"]
