@@ -171,10 +171,11 @@ def refuse_writes_past(limit: int) -> None:
 def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_1_and_a_report(
     tmp_path: Path,
 ) -> None:
-    rows = write_chat(tmp_path / "chat.jsonl", 300)
+    # Room for the journal's first few hundred messages, whatever its format, not for 1,500.
+    rows = write_chat(tmp_path / "chat.jsonl", 1500)
     with EmulatorProcess("--data", str(SAMPLES / "seed.json")) as emulator:
         started = time.monotonic()
-        run = start_run(emulator, tmp_path, preexec_fn=lambda: refuse_writes_past(8000))
+        run = start_run(emulator, tmp_path, preexec_fn=lambda: refuse_writes_past(256_000))
         assert run.wait(60) == 1
         assert time.monotonic() - started < 30
         report = orjson.loads((tmp_path / "report.json").read_bytes())
