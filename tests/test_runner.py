@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +348,7 @@ def test_a_key_refused_mid_run_is_exit_1_with_the_report(
 ) -> None:
     import dataclasses
     import threading
+    import time
 
     from tests.test_crash import write_chat
 
