@@ -176,7 +176,11 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_1_and_a_report
     with EmulatorProcess("--data", str(SAMPLES / "seed.json")) as emulator:
         started = time.monotonic()
         run = start_run(emulator, tmp_path, preexec_fn=lambda: refuse_writes_past(256_000))
-        assert run.wait(60) == 1
+        try:
+            assert run.wait(60) == 1
+        finally:
+            run.kill()  # a hang fails here, not the next test with a stray process
+            run.wait(10)
         assert time.monotonic() - started < 30
         report = orjson.loads((tmp_path / "report.json").read_bytes())
         assert "cannot write checkpoint" in report["stopped_because"]
