@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(levelname)s %(name)s: %(message)s",
         )
         command: int = namespace.handler(namespace)
+        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
     except UsageError as exc:
         print(f"wa-close-import: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

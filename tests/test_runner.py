@@ -424,3 +424,21 @@ def test_close_refusing_inspects_lookups_is_one_line_not_a_traceback(
         assert main([*args, "--base-url", emu.base_url]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["wa-close-import: error: Close refused the API key (HTTP 401)"]
+
+
+def test_inspect_into_a_closed_pipe_ends_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `inspect --json | head -0`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "importer", "inspect", str(SAMPLES), "--json",
+             "--local-phone", LOCAL_PHONE],
+            stdout=write_end, stderr=subprocess.PIPE, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, b"")
