@@ -235,8 +235,13 @@ class Checkpoint:
                 self._failure = CheckpointError(
                     f"cannot write checkpoint {self.path}: {exc.strerror}"
                 )
-                if written is not None:
-                    written.set_exception(self._failure)
+                # Fail the next batch's waiters too: nothing will write their records now.
+                for waiter in (written, self._written):
+                    if waiter is not None and not waiter.done():
+                        waiter.set_exception(self._failure)
+                        waiter.exception()  # retrieved: a waiter cancelled meanwhile is no leak
+                self._written = None
+                self._buffer.clear()
                 return
             if written is not None:
                 written.set_result(None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
+import contextlib
 import logging
 import os
 import sys
@@ -12,11 +12,11 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from importer import __version__, clock
+from importer.close.trust import check_base_url
 from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
-from importer.errors import CheckpointError, UsageError
+from importer.errors import AuthRefused, CheckpointError, CloseError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
 from importer.plan import Window
@@ -50,16 +50,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(levelname)s %(name)s: %(message)s",
         )
         command: int = namespace.handler(namespace)
+        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
     except UsageError as exc:
         print(f"wa-close-import: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except CheckpointError as exc:
         print(f"wa-close-import: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except CloseError as exc:  # outside `run` (inspect's lookups), which reports its own
+        print(f"wa-close-import: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, AuthRefused) else EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`inspect | head -1`): there is nobody left to tell.
+        _silence_output()
+        return EXIT_OK
     return command
+
+
+def _silence_output() -> None:
+    """Point stdout and stderr at /dev/null, so exit's own flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        # Not a real file (a test's capture): nothing will be flushed to it anyway.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _say(report: Report) -> None:
+    """The summary on stderr; a closed pipe ends it quietly."""
+    try:
+        report.print()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        _silence_output()
 
 
 def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
@@ -102,9 +129,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Import SOURCE into Close, each message once, replies linked to their "
         "parents, attachments uploaded. Rerun with the same --checkpoint to resume or to add "
         "what is new: nothing is created twice.",
-        epilog="exit status: 0 every message is in Close; 1 some were rejected or failed (see "
-        "--report; a rerun retries them); 2 a usage error, nothing sent; 130 interrupted "
-        "(rerun to resume)",
+        epilog="exit status: 0 every message is in Close; 1 some were rejected or failed, or "
+        "the run stopped short (Close unavailable, the key refused mid-run, the checkpoint "
+        "unwritable; see --report; a rerun retries them); 2 a usage error, nothing sent; 130 "
+        "interrupted with messages left undone (rerun to resume). SIGINT, SIGTERM and SIGHUP "
+        "stop the run cleanly; a second one stops it at once.",
     )
     _add_reading(run)
     _add_target(run)
@@ -198,13 +227,14 @@ def _add_credentials(p: argparse.ArgumentParser, key_help: str) -> None:
         "--base-url",
         default=os.environ.get("CLOSE_BASE_URL", DEFAULT_BASE_URL),
         metavar="URL",
-        help="API root (env CLOSE_BASE_URL; default %(default)s)",
+        help="API root (env CLOSE_BASE_URL; default %(default)s); no credentials in it",
     )
     p.add_argument(
         "--api-key",
         default=os.environ.get("CLOSE_API_KEY"),
         metavar="KEY",
-        help=f"Close API key (env CLOSE_API_KEY); {key_help}",
+        help=f"Close API key; {key_help}. A flag is visible to other users of this machine "
+        "(ps): prefer the environment variable CLOSE_API_KEY",
     )
 
 
@@ -261,18 +291,21 @@ def _cmd_run(ns: argparse.Namespace) -> int:
 
     config = _run_config(ns)
     report = asyncio.run(run_import(config))
-    report.print()
-    if ns.report:
+    if ns.report:  # first: a closed stderr must not keep the report from the disk
         report.write(ns.report)
-    return _exit_status(report)
+    _say(report)
+    return exit_status(report)
 
 
-def _exit_status(report: Report) -> int:
-    if report.interrupted:
+def exit_status(report: Report) -> int:
+    """As interface.md says: 130 only if something was left undone, 2 only if nothing was
+    sent, 1 if the run ended short of importing everything."""
+    if report.interrupted and report.left_undone:
         return EXIT_INTERRUPTED
-    if report.key_refused:
+    if report.key_refused and not report.changed_close:
         return EXIT_USAGE
-    if report.failed or report.rejected or report.not_attempted:
+    halted = report.stopped_because is not None and not report.interrupted
+    if report.failed or report.rejected or report.not_attempted or halted:
         return EXIT_FAILED
     return EXIT_OK
 
@@ -289,7 +322,7 @@ def _cmd_rehearse(ns: argparse.Namespace) -> int:
         report = asyncio.run(rehearse(_run_config(ns), ns.data, ns.port, serve=not ns.no_serve))
     if ns.report:
         report.write(ns.report)
-    return _exit_status(report)
+    return exit_status(report)
 
 
 def _cmd_inspect(ns: argparse.Namespace) -> int:
@@ -299,7 +332,7 @@ def _cmd_inspect(ns: argparse.Namespace) -> int:
     options = _read_options(ns, mapping)
     lookup = None
     if ns.mapping_template and ns.api_key:
-        _check_base_url(ns.base_url)
+        check_base_url(ns.base_url)
         lookup = (ns.base_url, ns.api_key)
     return inspect_sources(
         options,
@@ -325,7 +358,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("--concurrency must be at least 1")
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
-    _check_base_url(ns.base_url)
+    check_base_url(ns.base_url)
     mapping = _mapping(ns)
     read = _read_options(ns, mapping)
     if read.local_phone is None:
@@ -350,27 +383,6 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
     )
-
-
-def _check_base_url(url: str) -> None:
-    """The key travels in every request: never in clear text beyond this machine."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--base-url must be an http(s) URL, not {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise UsageError(
-            f"--base-url {url} is plain http to another host: the API key would travel in "
-            "clear text; use https"
-        )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _region(ns: argparse.Namespace) -> str | None:

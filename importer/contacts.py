@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from importer.errors import AnswerLost, Unavailable, UsageError
+from importer.close.once import create_once
+from importer.close.retry import Attempts, RetryPolicy
+from importer.errors import UsageError
 from importer.model import Problem
 from importer.phones import to_e164
+from importer.single_flight import SingleFlight
 
 LeadContact = tuple[str, str]
-CREATE_ATTEMPTS = 6
 
 
 class Unresolved(Exception):
@@ -103,7 +105,8 @@ class ContactJournal(Protocol):
 class LookupOptions:
     pick_first: bool = False
     create_missing: bool = False
-    second_look_s: float = 1.0  # after a lost answer to a lead creation, before trying again
+    # Lead creations: their attempts, and the pause before a second look.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class ContactResolver:
@@ -127,7 +130,7 @@ class ContactResolver:
         self._journal = journal
         self._options = options
         self._names = names or {}
-        self._lookups: dict[str, asyncio.Task[LeadContact]] = {}
+        self._lookups: SingleFlight[str, LeadContact] = SingleFlight()
 
     def resolve_offline(
         self, phone: str, lead: str | None, contact: str | None
@@ -147,10 +150,11 @@ class ContactResolver:
             return found
         if self._directory is None:
             raise Unresolved(f"no lead for {phone}: add it to --mapping or pass --lead-id")
-        task = self._lookups.get(phone)
-        if task is None:
-            task = self._lookups[phone] = asyncio.create_task(self._lookup(phone))
-        return await asyncio.shield(task)
+        return await self._lookups.run(phone, lambda: self._lookup(phone))
+
+    def cancel(self) -> None:
+        """End the lookups still running (the run is stopping)."""
+        self._lookups.cancel()
 
     async def _lookup(self, phone: str) -> LeadContact:
         assert self._directory is not None
@@ -176,23 +180,28 @@ class ContactResolver:
 
     async def _create(self, phone: str) -> LeadContact:
         """Create the lead once: a lost answer is settled by searching, never by guessing."""
-        assert self._directory is not None
+        directory = self._directory
+        assert directory is not None
+        second_look_s = self._options.retry.second_look_s
+
+        async def look_up() -> LeadContact | None:
+            contacts = await directory.search_contacts_by_phone(phone)
+            return (str(contacts[0]["lead_id"]), str(contacts[0]["id"])) if contacts else None
+
         if self._journal is not None:
             if self._journal.lead_intended(phone):
                 # An earlier run asked for this lead and died before hearing back; a search
                 # index may lag behind the write, so look once more before creating.
-                await asyncio.sleep(self._options.second_look_s)
-                contacts = await self._directory.search_contacts_by_phone(phone)
-                if contacts:
-                    return str(contacts[0]["lead_id"]), str(contacts[0]["id"])
+                await asyncio.sleep(second_look_s)
+                found = await look_up()
+                if found is not None:
+                    return found
             await self._journal.intend_lead(phone)
         name = self._names.get(phone) or phone
-        for _ in range(CREATE_ATTEMPTS):
-            try:
-                return await self._directory.create_lead(name, name, phone)
-            except AnswerLost:
-                await asyncio.sleep(self._options.second_look_s)
-                contacts = await self._directory.search_contacts_by_phone(phone)
-                if contacts:
-                    return str(contacts[0]["lead_id"]), str(contacts[0]["id"])
-        raise Unavailable(f"could not create a lead for {phone}; rerun later to finish")
+        created, _ = await create_once(
+            lambda: directory.create_lead(name, name, phone),
+            look_up,
+            Attempts(self._options.retry),
+            second_look_s,
+        )
+        return created

@@ -10,8 +10,9 @@ and reported while the rest imports. These exceptions are for what stops a run o
     └── CloseError            a request to Close did not succeed
         ├── Rejected          Close refused it (4xx other than 429); not retried
         ├── AuthRefused       Close refused the API key (401/403): nothing can succeed
-        ├── Unavailable       retries ran out (outage, repeated 5xx or 429): rerun later
-        └── AnswerLost        sent, but no answer came: Close may or may not have acted
+        ├── Unavailable       retries ran out (outage, repeated 5xx or 429, a far wait)
+        ├── AnswerLost        sent, but no answer came: Close may or may not have acted
+        └── Untrusted         Close's answer points where nothing may be sent or linked
 """
 
 from __future__ import annotations
@@ -57,3 +58,7 @@ class Unavailable(CloseError):
 
 class AnswerLost(CloseError):
     """The request went out but its answer did not come back; it may have taken effect."""
+
+
+class Untrusted(CloseError):
+    """Close named a storage or download URL the importer will not send bytes to or link."""

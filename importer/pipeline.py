@@ -4,7 +4,12 @@ Messages start in plan order, at most `concurrency` at a time. A reply whose par
 run is held aside until the parent is done, then joins the ready queue in its plan position;
 nothing else waits for it. Each message is journaled as an intent before its create leaves and
 as done once Close has answered; a create whose answer was lost is looked up, never resent
-blindly.
+blindly. Until Close has answered for it, an intent stays pending (no `fail` is journaled for
+it), so the next run looks it up before anything is sent again.
+
+A stop (a signal, Close unavailable, the key refused, the journal failing) cancels every worker
+and shared call in flight: what was sent is pending in the journal, what was not is left for
+the next run.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from typing import Any
 
 from importer.checkpoint import Checkpoint, CheckpointState
 from importer.close.api import CloseAPI
+from importer.close.once import create_once
 from importer.contacts import ContactResolver, Unresolved
-from importer.errors import AnswerLost, AuthRefused, CheckpointError, Rejected, Unavailable
+from importer.errors import AuthRefused, CheckpointError, Rejected, Unavailable, Untrusted
 from importer.model import Message, Problem
 from importer.plan import Planned, send_order
 from importer.report import Report
+from importer.single_flight import SingleFlight
 from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
 
@@ -49,6 +56,13 @@ class _Stop(Exception):
     """Raised inside a worker when the whole run must end (key refused, Close unavailable)."""
 
 
+class _CreateRefused(Exception):
+    """Close answered the create itself with a 4xx: the message is settled as failed."""
+
+    def __init__(self, refusal: Rejected):
+        super().__init__(str(refusal))
+
+
 class Importer:
     """Imports planned messages into Close through `api`, journaling into `checkpoint`."""
 
@@ -69,8 +83,9 @@ class Importer:
         self._report = report
         self._on_progress = on_progress
         self._uploads = Uploads(api, checkpoint, self._count_upload)
-        self._reconciled: dict[str, asyncio.Task[None]] = {}
+        self._reconciled: SingleFlight[str, None] = SingleFlight()
         self._wanted: set[str] = set()
+        self._workers: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
 
     def _count_upload(self) -> None:
@@ -100,56 +115,69 @@ class Importer:
         heapq.heapify(ready)
 
         slots = asyncio.Semaphore(self._options.concurrency)
-        running: set[asyncio.Task[None]] = set()
+        running = self._workers
 
         def finished(task: asyncio.Task[None], planned: Planned) -> None:
             running.discard(task)
             slots.release()
+            if task.cancelled():
+                self._report.not_attempted += 1
             for child in waiting.pop(planned.external_id, ()):
                 heapq.heappush(ready, (send_order(child), child))
 
-        while not self.stopping.is_set():
-            if not ready:
-                if running:
-                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                if not waiting:
+        async with asyncio.TaskGroup() as workers:
+            while not self.stopping.is_set():
+                if not ready:
+                    if running:
+                        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    if not waiting:
+                        break
+                    # Only replies in a cycle are left (a answers b answers a): break it in
+                    # plan order.
+                    cycle = sorted((p for group in waiting.values() for p in group), key=send_order)
+                    waiting.clear()
+                    ready = [(send_order(p), p) for p in cycle]
+                    heapq.heapify(ready)
+                await slots.acquire()
+                if self.stopping.is_set():
+                    slots.release()
                     break
-                # Only replies in a cycle are left (a answers b answers a): break it in plan order.
-                cycle = sorted((p for group in waiting.values() for p in group), key=send_order)
-                waiting.clear()
-                ready = [(send_order(p), p) for p in cycle]
-                heapq.heapify(ready)
-            await slots.acquire()
-            if self.stopping.is_set():
-                slots.release()
-                break
-            if not ready:  # the slot freed up before anything new became ready
-                slots.release()
-                continue
-            _, p = heapq.heappop(ready)
-            task = asyncio.create_task(self._import(p))
-            running.add(task)
-            task.add_done_callback(functools.partial(finished, planned=p))
-        if running:
-            await asyncio.wait(running)
+                if not ready:  # the slot freed up before anything new became ready
+                    slots.release()
+                    continue
+                _, p = heapq.heappop(ready)
+                task = workers.create_task(self._import(p))
+                running.add(task)
+                task.add_done_callback(functools.partial(finished, planned=p))
         self._report.not_attempted += len(ready) + sum(len(g) for g in waiting.values())
 
-    def _halt(self, exc: AuthRefused | Unavailable) -> None:
+    def _halt(self, exc: AuthRefused | Unavailable | Untrusted) -> None:
         """End the run for a failure no other message can escape."""
         if isinstance(exc, AuthRefused):
             self._report.key_refused = True
             self.stop(f"{exc}: check --api-key")
+        elif isinstance(exc, Untrusted):
+            self.stop(f"{exc}: nothing more is sent; check --base-url")
         else:
             self.stop(
                 f"Close is unavailable ({exc}); the checkpoint is consistent: rerun to resume"
             )
 
     def stop(self, reason: str, *, interrupted: bool = False) -> None:
-        if not self.stopping.is_set():
-            self._report.stopped_because = reason
-            self._report.interrupted = interrupted
-            self.stopping.set()
+        """End the run: nothing new starts, and what is in flight is cancelled."""
+        if self.stopping.is_set():
+            return
+        self._report.stopped_because = reason
+        self._report.interrupted = interrupted
+        self.stopping.set()
+        current = asyncio.current_task()
+        for task in self._workers:
+            if task is not current:  # a worker that stops the run ends by itself
+                task.cancel()
+        self._contacts.cancel()
+        self._uploads.cancel()
+        self._reconciled.cancel()
 
     async def _import(self, p: Planned) -> None:
         try:
@@ -187,10 +215,13 @@ class Importer:
         except BlobError as exc:
             self._report.reject(_problem(p, str(exc)))
             return
+        except _CreateRefused as exc:
+            self._fail(p, f"Close refused it: {exc}", rejected=True, answered=True)
+            return
         except Rejected as exc:
             self._fail(p, f"Close refused it: {exc}", rejected=True)
             return
-        except AuthRefused as exc:
+        except (AuthRefused, Untrusted) as exc:
             self._report.not_attempted += 1
             self._halt(exc)
             raise _Stop from None
@@ -222,7 +253,7 @@ class Importer:
                     if isinstance(exc, Unavailable):
                         self._halt(exc)
                     return
-                except AuthRefused as exc:
+                except (AuthRefused, Untrusted) as exc:
                     self._halt(exc)
                     return
                 self._checkpoint.record(
@@ -235,14 +266,15 @@ class Importer:
                 )
                 self._report.updated += 1
 
-        await asyncio.gather(*(update(p) for p in changed))
+        async with asyncio.TaskGroup() as workers:
+            for p in changed:
+                task = workers.create_task(update(p))
+                self._workers.add(task)
+                task.add_done_callback(self._workers.discard)
 
     async def _reconcile(self, lead_id: str) -> None:
         """Learn once per lead which of this run's messages Close already holds."""
-        task = self._reconciled.get(lead_id)
-        if task is None:
-            task = self._reconciled[lead_id] = asyncio.create_task(self._list_lead(lead_id))
-        await asyncio.shield(task)
+        await self._reconciled.run(lead_id, lambda: self._list_lead(lead_id))
 
     async def _list_lead(self, lead_id: str) -> None:
         done = self._checkpoint.state.done
@@ -261,36 +293,31 @@ class Importer:
         wa_id = p.external_id
         if wa_id in self._checkpoint.state.pending:
             # An earlier run sent this and died before hearing back: ask before resending.
-            existing = await self._look_up(wa_id, second_look=False)
+            existing = await self._look_up(wa_id)
             if existing is not None:
                 self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
                 return None
         await self._checkpoint.write_ahead({"op": "intent", "id": wa_id, "chat": p.remote_phone})
-        failures = 0
-        while True:
-            try:
-                activity = await self._api.create_whatsapp_message(
-                    payload,
-                    send_to_inbox=self._options.send_to_inbox and p.direction == "incoming",
-                )
-            except AnswerLost as lost:
-                existing = await self._look_up(wa_id, second_look=True)
-                if existing is not None:
-                    self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
-                    return existing
-                failures = await self._api.transport.retry_pause(failures, str(lost))
-                continue
-            activity_id = str(activity["id"])
-            self._checkpoint.record(
-                {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)}
-            )
-            return activity_id
+        inbox = self._options.send_to_inbox and p.direction == "incoming"
 
-    async def _look_up(self, wa_id: str, *, second_look: bool) -> str | None:
+        async def send() -> str:
+            try:
+                activity = await self._api.create_whatsapp_message(payload, send_to_inbox=inbox)
+            except Rejected as refusal:
+                raise _CreateRefused(refusal) from refusal
+            return str(activity["id"])
+
+        transport = self._api.transport
+        activity_id, _ = await create_once(
+            send, lambda: self._look_up(wa_id), transport.attempts(), transport.retry.second_look_s
+        )
+        self._checkpoint.record(
+            {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)}
+        )
+        return activity_id
+
+    async def _look_up(self, wa_id: str) -> str | None:
         found = await self._api.find_whatsapp_messages(wa_id)
-        if not found and second_look:
-            await asyncio.sleep(self._api.transport.retry.second_look_s)
-            found = await self._api.find_whatsapp_messages(wa_id)
         return str(found[0]["id"]) if found else None
 
     async def _parent_id(self, p: Planned) -> str | None:
@@ -336,10 +363,21 @@ class Importer:
             payload["integration_link"] = message.integration_link
         return payload
 
-    def _fail(self, p: Planned, reason: str, *, rejected: bool = False) -> None:
-        self._checkpoint.record(
-            {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
-        )
+    def _fail(
+        self, p: Planned, reason: str, *, rejected: bool = False, answered: bool = False
+    ) -> None:
+        """Report `p` as not imported; journal it as failed unless it may be in Close.
+
+        A pending id (its create was sent, now or by an earlier run) stays pending until Close
+        has `answered` for it (a create refused after lookups that found nothing): a `fail`
+        would let the next run resend it without looking it up first.
+        """
+        if answered or p.external_id not in self._checkpoint.state.pending:
+            self._checkpoint.record(
+                {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
+            )
+        else:
+            reason += " (it may have reached Close: the next run looks it up before resending)"
         (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
 
 

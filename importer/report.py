@@ -33,7 +33,18 @@ class Report:
     requests: int = 0
     stopped_because: str | None = None
     interrupted: bool = False
+    reading_stopped: bool = False  # stopped while reading the sources: nothing was sent
     key_refused: bool = False
+    journal_failed: bool = False  # the checkpoint could not be written: nothing more was sent
+
+    @property
+    def left_undone(self) -> bool:
+        """Whether some message was neither imported nor settled as failed or rejected."""
+        return self.reading_stopped or self.not_attempted > 0
+
+    @property
+    def changed_close(self) -> bool:
+        return bool(self.created or self.updated or self.attachments_uploaded)
 
     def reject(self, problem: Problem) -> None:
         self.rejected += 1

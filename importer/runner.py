@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -13,10 +12,12 @@ from importer.checkpoint import Checkpoint, CheckpointState, load_state
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
+from importer.errors import CheckpointError
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Plan, Planner, Window, make_plan
 from importer.report import Report, counted, progress
+from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -46,11 +47,15 @@ def display_names(plan: Plan) -> dict[str, str]:
     return plan.names
 
 
-def build_plan(config: RunConfig, state: CheckpointState) -> Plan:
+def build_plan(
+    config: RunConfig, state: CheckpointState, stop: StopOnSignals | None = None
+) -> Plan:
     """What this run must send: what the checkpoint does not hold, and with --sync-edits what
-    changed since it was sent."""
+    changed since it was sent. With `stop`, reading ends (`ReadingStopped`) once it is asked."""
     sync = bool(config.send.sync_edits)
     items = read_sources(list(config.sources), config.read)
+    if stop is not None:
+        items = stop.until_stopped(items)
     return make_plan(
         counted(items, config.show_progress, "reading"),
         config.read,
@@ -106,69 +111,66 @@ def _dry_run(config: RunConfig, report: Report) -> None:
 
 
 async def _send(config: RunConfig, report: Report) -> None:
-    assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
+    started = False
     try:
-        plan = await asyncio.to_thread(build_plan, config, checkpoint.state)
-    except BaseException:
-        await checkpoint.close()
-        raise
+        with StopOnSignals() as stop:
+            try:
+                plan = await asyncio.to_thread(build_plan, config, checkpoint.state, stop)
+            except ReadingStopped:
+                report.interrupted, report.reading_stopped = True, True
+                report.stopped_because = stop.reason
+                return
+            started = True
+            await _import_plan(config, report, checkpoint, plan, stop)
+    finally:
+        try:
+            await checkpoint.close()
+        except CheckpointError as exc:
+            if not started:
+                raise
+            # The run already stopped for it (or its last records failed): the report says so.
+            report.journal_failed = True
+            report.stopped_because = report.stopped_because or f"{exc}; rerun to resume"
+
+
+async def _import_plan(
+    config: RunConfig, report: Report, checkpoint: Checkpoint, plan: Plan, stop: StopOnSignals
+) -> None:
+    assert config.api_key is not None
     _tally(report, plan.problems, plan.skipped, plan.notes)
     report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
-    try:
-        async with Transport(
-            config.base_url,
-            config.api_key,
-            concurrency=config.send.concurrency,
-            retry=config.retry,
-        ) as transport:
-            api = CloseAPI(transport)
-
-            resolver = ContactResolver(
-                config.mapping,
-                config.defaults,
-                checkpoint.state.contacts,
-                api,
-                checkpoint,
-                options=replace(config.lookup, second_look_s=config.retry.second_look_s),
-                names=display_names(plan),
-            )
-            bar = progress(len(plan.messages), config.show_progress)
-            importer = Importer(
-                api,
-                checkpoint,
-                contacts=resolver,
-                options=replace(config.send, reconcile=reconcile),
-                report=report,
-                on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
-            )
-            with _stop_on_signals(importer):
-                await importer.run(plan.messages)
+    async with Transport(
+        config.base_url,
+        config.api_key,
+        concurrency=config.send.concurrency,
+        retry=config.retry,
+    ) as transport:
+        api = CloseAPI(transport)
+        resolver = ContactResolver(
+            config.mapping,
+            config.defaults,
+            checkpoint.state.contacts,
+            api,
+            checkpoint,
+            options=replace(config.lookup, retry=config.retry),
+            names=display_names(plan),
+        )
+        bar = progress(len(plan.messages), config.show_progress)
+        importer = Importer(
+            api,
+            checkpoint,
+            contacts=resolver,
+            options=replace(config.send, reconcile=reconcile),
+            report=report,
+            on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
+        )
+        stop.on_stop(lambda reason: importer.stop(reason, interrupted=True))
+        try:
+            await importer.run(plan.messages)
+        finally:
             if bar is not None:
                 bar.close()
             report.requests = transport.counts["requests"]
-    finally:
-        await checkpoint.close()
-
-
-class _stop_on_signals:
-    """SIGINT and SIGTERM stop new work; what is in flight finishes and is journaled."""
-
-    def __init__(self, importer: Importer):
-        self._importer = importer
-        self._loop = asyncio.get_running_loop()
-
-    def __enter__(self) -> _stop_on_signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._loop.add_signal_handler(sig, self._on_signal, sig)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._loop.remove_signal_handler(sig)
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        reason = f"interrupted by {sig.name}; the checkpoint is consistent: rerun to resume"
-        self._importer.stop(reason, interrupted=True)

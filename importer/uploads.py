@@ -10,6 +10,7 @@ from typing import Any
 from importer.checkpoint import Checkpoint
 from importer.close.api import CloseAPI
 from importer.model import Attachment
+from importer.single_flight import SingleFlight
 from importer.sources.blobs import blob_digest, open_blob
 
 # Close honours a download URL in activities for 24 hours after the upload; keep a margin for
@@ -24,7 +25,7 @@ class Uploads:
         self._api = api
         self._checkpoint = checkpoint
         self._on_upload = on_upload
-        self._in_flight: dict[str, asyncio.Task[str]] = {}
+        self._in_flight: SingleFlight[str, str] = SingleFlight(forget=True)
 
     async def attachment(self, attachment: Attachment) -> dict[str, Any]:
         """The activity's `attachments` entry for one file, uploading it if need be."""
@@ -33,18 +34,16 @@ class Uploads:
         if cached is not None and time.time() - cached[1] < URL_LIFETIME_S:
             url = cached[0]
         else:
-            task = self._in_flight.get(sha)
-            if task is None:
-                task = self._in_flight[sha] = asyncio.create_task(
-                    self._upload(attachment, sha, size)
-                )
-                task.add_done_callback(lambda _: self._in_flight.pop(sha, None))
-            url = await asyncio.shield(task)
+            url = await self._in_flight.run(sha, lambda: self._upload(attachment, sha, size))
         return {
             "url": url,
             "filename": attachment.filename,
             "content_type": attachment.content_type,
         }
+
+    def cancel(self) -> None:
+        """End the uploads still running (the run is stopping): a slot never used is harmless."""
+        self._in_flight.cancel()
 
     async def _upload(self, attachment: Attachment, sha: str, size: int) -> str:
         url = await self._api.upload_file(

@@ -225,6 +225,7 @@ async def test_a_lead_intent_left_by_a_killed_run_is_searched_again_before_creat
     tmp_path: Path,
 ) -> None:
     from importer.checkpoint import Checkpoint
+    from importer.close.retry import RetryPolicy
     from importer.contacts import ContactResolver, Defaults, LookupOptions
 
     class LaggingSearch:
@@ -249,7 +250,7 @@ async def test_a_lead_intent_left_by_a_killed_run_is_searched_again_before_creat
     close = LaggingSearch()
     resolver = ContactResolver(
         {}, Defaults(), {}, close, checkpoint,
-        options=LookupOptions(create_missing=True, second_look_s=0.01),
+        options=LookupOptions(create_missing=True, retry=RetryPolicy(second_look_s=0.01)),
     )  # fmt: skip
 
     assert await resolver.resolve(UNKNOWN[0], None, None) == ("lead_made", "cont_made")

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
     return rows
 
 
-def start_run(emulator: EmulatorProcess, tmp_path: Path) -> subprocess.Popen[bytes]:
+def start_run(
+    emulator: EmulatorProcess, tmp_path: Path, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             sys.executable,
@@ -75,6 +77,7 @@ def start_run(emulator: EmulatorProcess, tmp_path: Path) -> subprocess.Popen[byt
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - only setrlimit and signal, nothing that locks
     )
 
 
@@ -155,3 +158,32 @@ def test_a_second_run_is_refused_while_the_first_lives_and_not_after_it_is_kille
     first.wait(10)
     assert start_run(slow_close, tmp_path).wait(120) == 0
     assert_exactly_once(slow_close, rows)
+
+
+def refuse_writes_past(limit: int) -> None:
+    """In the child: any file write past `limit` bytes fails (EFBIG), as on a full disk."""
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_1_and_a_report(
+    tmp_path: Path,
+) -> None:
+    # Room for the journal's first few hundred messages, whatever its format, not for 1,500.
+    rows = write_chat(tmp_path / "chat.jsonl", 1500)
+    with EmulatorProcess("--data", str(SAMPLES / "seed.json")) as emulator:
+        started = time.monotonic()
+        run = start_run(emulator, tmp_path, preexec_fn=lambda: refuse_writes_past(256_000))
+        try:
+            assert run.wait(60) == 1
+        finally:
+            run.kill()  # a hang fails here, not the next test with a stray process
+            run.wait(10)
+        assert time.monotonic() - started < 30
+        report = orjson.loads((tmp_path / "report.json").read_bytes())
+        assert "cannot write checkpoint" in report["stopped_because"]
+        assert 0 < report["created"] < len(rows)
+        # Nothing more was sent once the journal failed: at most what was in flight landed.
+        assert created(emulator) <= report["created"] + 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -142,25 +143,59 @@ async def test_a_tight_rate_limit_is_kept_to_without_a_storm_of_429s(
         assert report.elapsed_s >= 2.0
 
 
-async def test_an_unexpected_answer_stops_the_run_with_the_message_failed_not_lost(
-    seed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_answers_in_no_documented_shape_are_retried_never_read_as_nothing(
+    seed: dict[str, Any], tmp_path: Path
 ) -> None:
-    from importer.close.api import CloseAPI
+    rows = write_chat(tmp_path / "chat.jsonl", 30)
+    async with Emulator(EmulatorConfig(data=seed, seed=9, malformed_rate=0.3)) as emu:
+        settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
+        first = await run_import(settings)
+        assert (first.created + first.skipped, first.failed) == (30, 0)
+        assert_exactly_once(emu, rows)
+        # The checkpoint is lost: the reconcile's lists, some without `data`, must find all 30.
+        settings.checkpoint.unlink()
+        second = await run_import(settings)
+        assert (second.created, second.skipped, second.failed) == (0, 30, 0)
+        assert_exactly_once(emu, rows)
+        assert emu.state.counters["malformed"] > 0
+        assert not [p for p in first.problems + second.problems if "internal" in p.reason]
 
-    write_chat(tmp_path / "chat.jsonl", 30)
-    real_create = CloseAPI.create_whatsapp_message
 
-    async def create(self: CloseAPI, payload: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        answer = await real_create(self, payload, **kw)
-        if payload["external_whatsapp_message_id"].startswith("wamid.HBg+0005"):
-            return {}  # an answer without the activity's id
-        return answer
+async def test_creates_that_may_be_in_close_stay_pending_through_an_outage(
+    seed: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every create lands but its answer is unreadable, then every lookup is too: the run ends
+    unavailable, and the rerun looks each id up instead of sending it again."""
+    rows = write_chat(tmp_path / "chat.jsonl", 12)
+    async with Emulator(EmulatorConfig(data=seed, seed=9, malformed_rate=1.0)) as emu:
+        settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
+        settings = dataclasses.replace(settings, send=SendOptions(reconcile=False))
+        down = await run_import(settings)
+        assert down.created == 0
+        assert down.stopped_because is not None
+        assert "documented shape" in down.stopped_because
+        landed = len(emu.state.activities)
+        assert landed > 0
+        emu.state.config = dataclasses.replace(emu.state.config, malformed_rate=0.0)
+        up = await run_import(settings)
+        assert (up.created, up.skipped, up.failed) == (12 - landed, landed, 0)
+        assert_exactly_once(emu, rows)
 
-    monkeypatch.setattr(CloseAPI, "create_whatsapp_message", create)
-    async with Emulator(EmulatorConfig(data=seed, seed=9)) as emu:
-        report = await run_import(config(emu, tmp_path, tmp_path / "chat.jsonl", concurrency=2))
 
-    assert report.failed == 1
-    assert report.problems[-1].reason == "internal error: KeyError: 'id'"
-    assert report.stopped_because is not None
-    assert report.created + report.failed + report.not_attempted == 30
+async def test_reruns_after_drops_and_a_5xx_storm_never_duplicate(
+    seed: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 9, item 1: lost answers, then lookups and resends that run out of retries."""
+    rows = write_chat(tmp_path / "chat.jsonl", 40)
+    stormy = EmulatorConfig(data=seed, seed=12, drop_rate=0.2, fail_rate=0.6)
+    few_retries = RetryPolicy(attempts=2, base_s=0.001, cap_s=0.002, second_look_s=0.001)
+    async with Emulator(stormy) as emu:
+        settings = dataclasses.replace(
+            config(emu, tmp_path, tmp_path / "chat.jsonl"), retry=few_retries
+        )
+        for _ in range(300):  # about 45 runs: each ends at its first outage
+            report = await run_import(settings)
+            if not (report.failed or report.not_attempted):
+                break
+        assert (report.failed, report.not_attempted) == (0, 0)
+        assert_exactly_once(emu, rows)

@@ -188,6 +188,10 @@ def test_second_run_on_a_held_checkpoint_is_refused(
             ["run", "samples", "--api-key", "k", "--base-url", "http://api.example.com/api/v1"],
             "clear text",
         ),
+        (
+            ["run", "samples", "--api-key", "k", "--base-url", "https://u:s3cret@api.close.com"],
+            "must not carry credentials",
+        ),
         (["run", "samples", "--api-key", "k", "--local-phone", "call me"], "not a phone"),
         (["run", "samples", "--api-key", "k", "--timezone", "Mars/Base"], "unknown zone"),
         (["status", "--checkpoint", "missing.ckpt"], "no checkpoint"),
@@ -205,6 +209,7 @@ def test_user_mistakes_are_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert message in err[0]
+    assert "s3cret" not in err[0]
 
 
 def test_a_lost_checkpoint_after_a_complete_import_creates_nothing(
@@ -336,3 +341,104 @@ def test_send_to_inbox_notifies_for_incoming_messages_and_user_id_owns_them(
     incoming = [m for m in sample_messages() if m.get("direction") == "incoming"]
     assert close_server.state.counters["inbox_notifications"] == len(incoming)
     assert {a["user_id"] for a in close_server.state.activities.values()} == {user}
+
+
+def test_a_key_refused_mid_run_is_exit_1_with_the_report(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    import dataclasses
+    import threading
+    import time
+
+    from tests.test_crash import write_chat
+
+    rows = write_chat(tmp_path / "chat.jsonl", 300)
+    state = close_server.state
+
+    def revoke_the_key() -> None:
+        while state.counters["creates"] < 20:
+            time.sleep(0.001)
+        state.config = dataclasses.replace(state.config, api_key="rotated")
+
+    watcher = threading.Thread(target=revoke_the_key, daemon=True)
+    watcher.start()
+    lead = next(iter(state.leads.values()))
+    flags = ("--lead-id", lead.id, "--contact-id", lead.contact_ids[0])
+    status, data = cli_import(close_server, tmp_path, tmp_path / "chat.jsonl", *flags)
+    watcher.join(5)
+    assert status == 1
+    assert 20 <= data["created"] < len(rows)
+    assert "refused the API key" in data["stopped_because"]
+
+
+def test_a_closed_stderr_pipe_ends_quietly_and_the_report_is_written(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # as `2>&1 | head -0` leaves it: nobody reads what is said
+    try:
+        status = subprocess.run(
+            [sys.executable, "-m", "importer", "run", str(SAMPLES),
+             "--mapping", str(SAMPLES / "mapping.csv"), "--local-phone", LOCAL_PHONE,
+             "--base-url", close_server.base_url, "--api-key", API_KEY,
+             "--checkpoint", str(tmp_path / "run.ckpt"), "--report", str(tmp_path / "report.json")],
+            stderr=write_end, stdout=write_end, check=False, timeout=60,
+        ).returncode  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert status == 0
+    assert report(tmp_path)["created"] == len(sample_messages())
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"interrupted": True, "stopped_because": "SIGINT"}, 0),
+        ({"interrupted": True, "stopped_because": "SIGINT", "not_attempted": 3}, 130),
+        ({"interrupted": True, "stopped_because": "SIGINT", "reading_stopped": True}, 130),
+        ({"key_refused": True, "stopped_because": "key", "not_attempted": 9}, 2),
+        ({"key_refused": True, "stopped_because": "key", "created": 4, "not_attempted": 5}, 1),
+        ({"journal_failed": True, "stopped_because": "cannot write checkpoint"}, 1),
+        ({"created": 9}, 0),
+    ],
+    ids=["nothing-left", "left-undone", "reading-stopped", "key-before-anything",
+         "key-mid-run", "journal", "ok"],
+)  # fmt: skip
+def test_exit_statuses_are_as_the_interface_says(fields: dict[str, Any], status: int) -> None:
+    from importer.cli import exit_status
+    from importer.report import Report
+
+    assert exit_status(Report(**fields)) == status
+
+
+def test_close_refusing_inspects_lookups_is_one_line_not_a_traceback(
+    seed: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["inspect", str(SAMPLES), "--local-phone", LOCAL_PHONE, "--api-key", API_KEY]
+    args += ["--mapping-template", str(tmp_path / "phones.csv")]
+    with ThreadedEmulator(EmulatorConfig(data=seed, api_key="the-real-one")) as emu:
+        assert main([*args, "--base-url", emu.base_url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["wa-close-import: error: Close refused the API key (HTTP 401)"]
+
+
+def test_inspect_into_a_closed_pipe_ends_quietly() -> None:
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `inspect --json | head -0`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "importer", "inspect", str(SAMPLES), "--json",
+             "--local-phone", LOCAL_PHONE],
+            stdout=write_end, stderr=subprocess.PIPE, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, b"")

@@ -10,12 +10,43 @@ import aiohttp
 from aiohttp.payload import IOBasePayload
 
 from importer.close.transport import Transport
+from importer.close.trust import check_download_url, check_storage_url
 from importer.errors import Rejected
 from importer.phones import to_e164
 
 ACTIVITY_PATH = "activity/whatsapp_message/"
 PAGE_SIZE = 100  # Close's documented default; larger pages risk a 400
 MAX_SKIP = 5000  # well inside what Close's activity lists allow; deeper lists are sliced
+
+
+def _is_list(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("data"), list)
+        and all(isinstance(row, dict) and isinstance(row.get("id"), str) for row in body["data"])
+    )
+
+
+def _has_id(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("id"), str) and bool(body["id"])
+
+
+def _is_lead(body: Any) -> bool:
+    contacts = body.get("contacts") if _has_id(body) else None
+    return isinstance(contacts, list) and bool(contacts) and _has_id(contacts[0])
+
+
+def _is_upload(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    upload, download = body.get("upload"), body.get("download")
+    return (
+        isinstance(upload, dict)
+        and isinstance(upload.get("url"), str)
+        and isinstance(upload.get("fields"), dict)
+        and isinstance(download, dict)
+        and isinstance(download.get("url"), str)
+    )
 
 
 class CloseAPI:
@@ -27,7 +58,13 @@ class CloseAPI:
     ) -> dict[str, Any]:
         params = {"send_to_inbox": "true"} if send_to_inbox else None
         answer: dict[str, Any] = await self.transport.request(
-            "POST", ACTIVITY_PATH, group="activity", params=params, json=payload, repeatable=False
+            "POST",
+            ACTIVITY_PATH,
+            group="activity",
+            params=params,
+            json=payload,
+            repeatable=False,
+            shape=_has_id,
         )
         return answer
 
@@ -65,9 +102,14 @@ class CloseAPI:
             if fields:
                 params["_fields"] = f"id,activity_at,{fields}"
             page = await self.transport.request(
-                "GET", ACTIVITY_PATH, group="activity", params=params, repeatable=True
+                "GET",
+                ACTIVITY_PATH,
+                group="activity",
+                params=params,
+                repeatable=True,
+                shape=_is_list,
             )
-            data = page.get("data", []) if isinstance(page, dict) else []
+            data = page["data"]
             for activity in data:
                 if activity["id"] not in seen:
                     seen.add(activity["id"])
@@ -114,9 +156,9 @@ class CloseAPI:
             "_limit": 10,
         }
         answer = await self.transport.request(
-            "POST", "data/search/", group="search", json=query, repeatable=True
+            "POST", "data/search/", group="search", json=query, repeatable=True, shape=_is_list
         )
-        data = answer.get("data", []) if isinstance(answer, dict) else []
+        data = answer["data"]
         # Close matches as it sees fit: where it shows a contact's phones, one must be this one.
         return [
             c
@@ -158,7 +200,7 @@ class CloseAPI:
             "contacts": [{"name": contact_name, "phones": [{"phone": phone, "type": "mobile"}]}],
         }
         lead = await self.transport.request(
-            "POST", "lead/", group="lead", json=body, repeatable=False
+            "POST", "lead/", group="lead", json=body, repeatable=False, shape=_is_lead
         )
         return str(lead["id"]), str(lead["contacts"][0]["id"])
 
@@ -170,7 +212,7 @@ class CloseAPI:
         The bytes go to the storage URL Close names, with no credentials: that host is not
         Close's API, and S3 refuses requests that carry an Authorization header anyway.
         """
-        failures = 0
+        attempts = self.transport.attempts()
         while True:
             answer = await self.transport.request(
                 "POST",
@@ -178,39 +220,32 @@ class CloseAPI:
                 group="files",
                 json={"filename": filename, "content_type": content_type},
                 repeatable=True,  # an upload slot that is never used costs nothing
+                shape=_is_upload,
             )
             upload, download_url = answer["upload"], answer["download"]["url"]
+            check_storage_url(upload["url"])
+            check_download_url(download_url)
             with open_bytes() as stream:
-                status = await self._post_to_storage(upload, stream, filename, content_type, size)
+                form = _storage_form(upload["fields"], stream, filename, content_type, size)
+                status, reason = await self.transport.post_elsewhere(upload["url"], form)
             if 200 <= status < 300:
                 return str(download_url)
             # 403: the slot's 60-second window closed (slow disk, long queue): take a new one.
             if 400 <= status < 500 and status != 403:
                 raise Rejected(status, f"storage refused the upload of {filename}")
-            reason = f"storage failed for {filename} (HTTP {status or 'no answer'})"
-            failures = await self.transport.retry_pause(failures, reason)
+            await attempts.failed(f"storage failed for {filename} ({reason})")
 
-    async def _post_to_storage(
-        self,
-        upload: dict[str, Any],
-        stream: BinaryIO,
-        filename: str,
-        content_type: str,
-        size: int,
-    ) -> int:
-        with aiohttp.MultipartWriter("form-data") as form:
-            for name, value in upload["fields"].items():
-                form.append(str(value)).set_content_disposition("form-data", name=name)
-            # S3 ignores everything after the file part, so the file goes last.
-            part = form.append_payload(_SizedStream(stream, size, content_type=content_type))
-            part.set_content_disposition("form-data", name="file", filename=filename)
-        self.transport.counts["requests"] += 1
-        try:
-            async with self.transport.session.post(upload["url"], data=form) as response:
-                await response.read()
-                return response.status
-        except (aiohttp.ClientError, TimeoutError):
-            return 0
+
+def _storage_form(
+    fields: dict[str, Any], stream: BinaryIO, filename: str, content_type: str, size: int
+) -> aiohttp.MultipartWriter:
+    with aiohttp.MultipartWriter("form-data") as form:
+        for name, value in fields.items():
+            form.append(str(value)).set_content_disposition("form-data", name=name)
+        # S3 ignores everything after the file part, so the file goes last.
+        part = form.append_payload(_SizedStream(stream, size, content_type=content_type))
+        part.set_content_disposition("form-data", name="file", filename=filename)
+    return form
 
 
 class _SizedStream(IOBasePayload):

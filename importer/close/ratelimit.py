@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 import re
@@ -12,10 +13,16 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from importer.errors import Unavailable
+
+log = logging.getLogger("importer.http")
+
 _PAIR = re.compile(r"(limit|remaining|reset)\s*=\s*([0-9]+(?:\.[0-9]+)?)", re.IGNORECASE)
 
 # A 429 that names no wait at all still needs one; Close's own client waits 2 s.
 DEFAULT_PAUSE_S = 2.0
+# Waits at least this long are said on stderr: a silent run looks hung.
+ANNOUNCE_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +92,10 @@ class GroupLimiter:
         self._window_ends = 0.0
         self._budget: float | None = None  # None: no limit known for the current window
         self._in_flight = 0
+        self._announced = 0.0  # the end of the last wait said on stderr
 
-    async def acquire(self) -> None:
+    async def acquire(self, group: str = "", max_wait_s: float = math.inf) -> None:
+        """Wait for the group's turn; `Unavailable` if Close asks for more than `max_wait_s`."""
         while True:
             now = time.monotonic()
             if self._budget is not None and now >= self._window_ends:
@@ -97,7 +106,16 @@ class GroupLimiter:
                     self._budget -= 1
                 self._in_flight += 1
                 return
-            await asyncio.sleep(max(wait_until - now, 0.001))
+            wait = wait_until - now
+            if wait > max_wait_s:
+                raise Unavailable(
+                    f"Close asks to wait {wait:.0f} s before more {group} requests, longer "
+                    f"than {max_wait_s:.0f} s; rerun later to finish"
+                )
+            if wait >= ANNOUNCE_WAIT_S and wait_until > self._announced:
+                self._announced = wait_until
+                log.warning("Close's rate limit: waiting %.0f s for %s requests", wait, group)
+            await asyncio.sleep(max(wait, 0.001))
 
     def release(self, limit: Limit | None) -> None:
         """A request of the group finished; `limit` is what its answer said, if anything."""

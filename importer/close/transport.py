@@ -2,22 +2,21 @@
 
 What is retried where:
 - Connection refused (nothing was sent), 429 (after the group's pause): always.
-- Timeouts, cut connections, 500/502/503/504: a request that is safe to repeat (reads, and
-  uploads, whose orphans are harmless) is retried; one that is not (a create) raises
-  `AnswerLost`, and the caller looks up whether Close acted before trying again.
+- Timeouts, cut connections, 500/502/503/504, and 2xx answers that are too large or not in
+  the documented shape: a request that is safe to repeat (reads, and uploads, whose orphans
+  are harmless) is retried; one that is not (a create) raises `AnswerLost`, and the caller
+  looks up whether Close acted before trying again (`once.create_once`).
 - Other 4xx: `Rejected`, never retried.
 Retries back off exponentially with full jitter, capped; when they run out, `Unavailable`.
+A wait Close asks for that is longer than `RetryPolicy.max_wait_s` is `Unavailable` at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-import random
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -26,26 +25,23 @@ import orjson
 from yarl import URL
 
 from importer.close.ratelimit import RateLimits, parse_limit, retry_after
+from importer.close.retry import Attempts, RetryPolicy
 from importer.errors import AnswerLost, AuthRefused, Rejected, Unavailable
+
+__all__ = ["MAX_ANSWER_BYTES", "RetryPolicy", "Transport"]
 
 log = logging.getLogger("importer.http")
 
 _TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
+# Close's largest answers (a page of 100 activities) are tens of kB: a body past this is not
+# an answer to read into memory.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+Shape = Callable[[Any], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 6  # per request, for transient failures
-    base_s: float = 0.5
-    cap_s: float = 20.0
-    rate_limited_attempts: int = 30  # 429s are expected under load; they get a budget of their own
-    # After a lost answer Close may still be writing: a lookup that finds nothing looks once
-    # more after this pause before the create is sent again (design.md, exactly once, 8).
-    second_look_s: float = 1.0
-
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: anywhere between 0 and the capped exponential bound."""
-        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+class _BadAnswer(Exception):
+    """A 2xx answer that cannot be what Close documents: too large, or the wrong shape."""
 
 
 class Transport:
@@ -84,9 +80,12 @@ class Transport:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The shared session; requests made on it directly carry no credentials."""
         assert self._session is not None, "use `async with Transport(...)`"
         return self._session
+
+    def attempts(self) -> Attempts:
+        """A fresh budget of transient failures for one call, counted in `counts`."""
+        return Attempts(self.retry, self.counts)
 
     def url(self, path: str, params: Mapping[str, str] | None = None) -> URL:
         # Every value is percent-encoded ourselves: a `+` in a phone or `wamid.` id must
@@ -103,31 +102,40 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         repeatable: bool,
+        shape: Shape | None = None,
     ) -> Any:
         """Send one API request and return its decoded JSON body.
 
         `repeatable` says whether sending it twice is harmless; when it is not, an answer
-        that may have been lost raises `AnswerLost` instead of resending.
+        that may have been lost raises `AnswerLost` instead of resending. `shape` says what a
+        2xx body must look like; one that does not is a failure, never an empty result.
         """
         url = self.url(path, params)
         limiter = self.limits.group(group)
-        failures = rate_limited = 0
+        attempts = self.attempts()
+        rate_limited = 0
         while True:
-            await limiter.acquire()
+            await limiter.acquire(group, self.retry.max_wait_s)
             self.counts["requests"] += 1
             try:
                 status, headers, body = await self._send(method, url, json)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, _BadAnswer) as exc:
                 limiter.release(None)
                 # A refused connection sent nothing: always safe to try again.
                 if not repeatable and not isinstance(exc, aiohttp.ClientConnectorError):
                     raise AnswerLost(f"{method} {path}: {_describe(exc)}") from None
-                failures = await self.retry_pause(failures, _describe(exc))
+                await attempts.failed(f"{method} {path}: {_describe(exc)}")
                 continue
             limiter.release(parse_limit(headers))
             log.debug("%s %s -> %s", method, url.path, status)
             if status < 300:
-                return body
+                if shape is None or shape(body):
+                    return body
+                reason = f"{method} {path}: Close's answer is not in the documented shape"
+                if not repeatable:
+                    raise AnswerLost(reason)
+                await attempts.failed(reason)
+                continue
             if status == 429:
                 rate_limited += 1
                 self.counts["rate_limited"] += 1
@@ -139,21 +147,24 @@ class Transport:
             if status in _TRANSIENT_STATUS:
                 if not repeatable:
                     raise AnswerLost(f"{method} {path}: HTTP {status}")
-                failures = await self.retry_pause(failures, f"HTTP {status}")
+                await attempts.failed(f"{method} {path}: HTTP {status}")
                 continue
             if status in (401, 403):
                 raise AuthRefused(f"Close refused the API key (HTTP {status})")
             raise _rejected(status, body)
 
-    async def retry_pause(self, failures: int, reason: str) -> int:
-        """Back off before try `failures + 1`, or give up with `Unavailable` when the budget
-        is spent; the new failure count."""
-        if failures + 1 >= self.retry.attempts:
-            raise Unavailable(f"{reason} ({failures + 1} tries); rerun later to finish")
-        log.debug("transient failure, retrying: %s", reason)
-        self.counts["retries"] += 1
-        await asyncio.sleep(self.retry.backoff(failures))
-        return failures + 1
+    async def post_elsewhere(self, url: str, data: Any) -> tuple[int, str]:
+        """POST `data` to a host that is not Close's API (file storage), without credentials.
+
+        The status and a reason; status 0 when no answer came.
+        """
+        self.counts["requests"] += 1
+        try:
+            async with self.session.post(url, data=data, allow_redirects=False) as response:
+                await _read_capped(response)
+                return response.status, f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError, _BadAnswer) as exc:
+            return 0, _describe(exc)
 
     async def _send(self, method: str, url: URL, json: Any) -> tuple[int, Mapping[str, str], Any]:
         headers = {"Authorization": self._auth, "Accept": "application/json"}
@@ -165,7 +176,7 @@ class Transport:
         async with self.session.request(
             method, url, data=data, headers=headers, allow_redirects=False
         ) as response:
-            raw = await response.read()
+            raw = await _read_capped(response)
             body: Any = None
             if raw:
                 try:
@@ -173,6 +184,20 @@ class Transport:
                 except orjson.JSONDecodeError:
                     body = raw[:200].decode(errors="replace")
             return response.status, response.headers, body
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, refused past MAX_ANSWER_BYTES before more is read into memory."""
+    if (response.content_length or 0) > MAX_ANSWER_BYTES:
+        raise _BadAnswer("answer too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _BadAnswer("answer too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _rejected(status: int, body: Any) -> Rejected:
@@ -193,6 +218,8 @@ def _rejected(status: int, body: Any) -> Rejected:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _BadAnswer):
+        return f"{exc} (over {MAX_ANSWER_BYTES // (1024 * 1024)} MB)"
     if isinstance(exc, TimeoutError):
         return "timed out waiting for Close"
     if isinstance(exc, aiohttp.ClientConnectorError):

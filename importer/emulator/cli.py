@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="probability that a change is made and the connection then cut without an answer",
     )
     parser.add_argument(
+        "--malformed-rate",
+        type=_rate,
+        default=0.0,
+        metavar="P",
+        help="probability that a 2xx answer (after the change) has no `data` or `id`",
+    )
+    parser.add_argument(
         "--seed", type=int, help="make generated ids, seed data and faults repeatable"
     )
     parser.add_argument("--api-key", metavar="KEY", help="accept only this API key (default: any)")
@@ -144,6 +151,7 @@ def main(argv: list[str]) -> int:
             rate_limit=args.rate_limit,
             fail_rate=args.fail_rate,
             drop_rate=args.drop_rate,
+            malformed_rate=args.malformed_rate,
             seed=args.seed,
             api_key=args.api_key,
             host=args.host,

@@ -21,6 +21,9 @@ class EmulatorConfig:
     group_rate_limits: Mapping[str, int] = field(default_factory=dict)
     fail_rate: float = 0.0
     drop_rate: float = 0.0
+    # A 2xx answer whose body is not the documented shape (no `data`, no `id`), after the
+    # request was handled: a proxy or a Close bug a client must not read as "nothing".
+    malformed_rate: float = 0.0
     # None draws ids and faults from the OS; an int makes both reproducible.
     seed: int | None = None
     # None accepts any non-empty key, as a stand-in for an account whose key is unknown here.
@@ -38,7 +41,7 @@ class EmulatorConfig:
     view_timezone: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("fail_rate", "drop_rate"):
+        for name in ("fail_rate", "drop_rate", "malformed_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")

@@ -72,6 +72,17 @@ def should_drop(state: EmulatorState) -> bool:
     return rate > 0 and state.fault_rng.random() < rate
 
 
+def should_malform(state: EmulatorState) -> bool:
+    rate = state.config.malformed_rate
+    return rate > 0 and state.fault_rng.random() < rate
+
+
+def malformed(response: web.StreamResponse) -> web.Response:
+    """The same status and headers with a body in no documented shape."""
+    kept = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit")}
+    return json_response({"unexpected": "shape"}, response.status, kept)
+
+
 def cut(request: web.Request, state: EmulatorState) -> None:
     """Close the connection so the client gets no answer; the change already happened."""
     state.counters["drops"] += 1

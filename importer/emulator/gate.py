@@ -1,8 +1,9 @@
 """The checks every `/api/v1/` request passes before its handler, in the order Close applies them.
 
 Auth (401), then routing (404/405), then the rate limit (429), then injected 5xx; after the
-handler, a state-changing request may be cut off without an answer. Every answer of the API and
-of storage is held back until `latency_ms` after the request arrived.
+handler, a state-changing request may be cut off without an answer, and any 2xx answer may
+lose its documented shape. Every answer of the API and of storage is held back until
+`latency_ms` after the request arrived.
 """
 
 from __future__ import annotations
@@ -133,4 +134,7 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers.update(headers)
     if response.status < 300 and not is_read(request) and faults.should_drop(state):
         faults.cut(request, state)
+    elif response.status < 300 and faults.should_malform(state):
+        state.counters["malformed"] += 1
+        return faults.malformed(response)
     return response

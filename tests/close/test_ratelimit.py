@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -75,3 +78,53 @@ async def test_a_group_without_limit_headers_is_not_slowed() -> None:
         await limiter.acquire()
         limiter.release(None)
     assert time.monotonic() - started < 0.05
+
+
+DAY_AHEAD = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (429, {"RateLimit": "limit=10, remaining=0, reset=86400"}),
+        (429, {"Retry-After": DAY_AHEAD}),
+        (429, {"Retry-After": "86400"}),
+        (200, {"RateLimit": "limit=10, remaining=0, reset=86400"}),
+    ],
+    ids=["429-reset", "429-retry-after-date", "429-retry-after-seconds", "200-window-spent"],
+)
+async def test_a_far_wait_ends_the_call_unavailable_at_once(
+    status: int, headers: dict[str, str]
+) -> None:
+    from aiohttp import web
+
+    from importer.close.api import CloseAPI
+    from importer.close.transport import Transport
+    from importer.errors import Unavailable
+    from tests.close.fake import fake_close
+
+    async def far(request: web.Request) -> web.Response:
+        return web.json_response({"data": [], "has_more": False}, status=status, headers=headers)
+
+    started = time.monotonic()
+    async with fake_close(far) as url, Transport(url, "k") as transport:
+        api = CloseAPI(transport)
+        with pytest.raises(Unavailable, match=r"wait 86\d\d\d s .* longer than 300 s"):
+            for _ in range(2):  # a spent window is seen on the answer, and waited for after
+                await api.find_whatsapp_messages("wamid.x")
+    assert time.monotonic() - started < 5
+
+
+async def test_a_long_wait_is_said_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from importer.close import ratelimit
+
+    monkeypatch.setattr(ratelimit, "ANNOUNCE_WAIT_S", 0.2)
+    limiter = GroupLimiter()
+    limiter.pause(0.3)
+    with caplog.at_level("WARNING", logger="importer.http"):
+        await asyncio.gather(*(limiter.acquire("activity", 60) for _ in range(4)))
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1  # once for the group's pause, not once per worker
+    assert said[0].startswith("Close's rate limit: waiting 0 s for activity requests")

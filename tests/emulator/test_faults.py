@@ -84,6 +84,18 @@ async def test_a_dropped_create_happened_but_the_client_got_no_answer(
             assert r.status == 400
 
 
+async def test_a_malformed_answer_comes_after_the_change(client: aiohttp.ClientSession) -> None:
+    async with Emulator(config(malformed_rate=1.0)) as emu:
+        async with client.post(f"{emu.base_url}{ACT}", json=message()) as r:
+            assert r.status == 200
+            assert "id" not in await r.json()
+        async with client.get(f"{emu.base_url}{ACT}") as r:
+            assert r.status == 200
+            assert "data" not in await r.json()
+        assert len(emu.state.activities) == 1
+        assert emu.state.counters["malformed"] == 2
+
+
 async def test_a_failed_request_changes_nothing(client: aiohttp.ClientSession) -> None:
     async with Emulator(config(fail_rate=1.0)) as emu:
         for _ in range(5):
