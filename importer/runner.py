@@ -69,7 +69,11 @@ async def run_import(config: RunConfig) -> Report:
     started = time.monotonic()
     report = Report(dry_run=config.dry_run)
     if config.dry_run:
-        await asyncio.to_thread(_dry_run, config, report)
+        with StopOnSignals() as stop:
+            try:
+                await asyncio.to_thread(_dry_run, config, report, stop)
+            except ReadingStopped:
+                _stopped_reading(report, stop)
     else:
         await _send(config, report)
     report.elapsed_s = time.monotonic() - started
@@ -86,14 +90,20 @@ def _tally(
     report.skipped_by_kind.update(skipped)
 
 
-def _dry_run(config: RunConfig, report: Report) -> None:
+def _stopped_reading(report: Report, stop: StopOnSignals) -> None:
+    report.interrupted = report.reading_stopped = True
+    report.stopped_because = stop.reason
+
+
+def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
     resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
     planner = Planner(config.read, config.window)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
-    for p in planner.messages(read_sources(list(config.sources), config.read)):
+    items = stop.until_stopped(read_sources(list(config.sources), config.read))
+    for p in planner.messages(items):
         if p.external_id in state.done:
             report.skipped += 1
             continue
@@ -119,8 +129,7 @@ async def _send(config: RunConfig, report: Report) -> None:
             try:
                 plan = await asyncio.to_thread(build_plan, config, checkpoint.state, stop)
             except ReadingStopped:
-                report.interrupted, report.reading_stopped = True, True
-                report.stopped_because = stop.reason
+                _stopped_reading(report, stop)
                 return
             started = True
             await _import_plan(config, report, checkpoint, plan, stop)

@@ -44,13 +44,13 @@ def write_chat(path: Path, count: int) -> None:
     path.write_bytes(b"".join(line % (n, 1_700_000_000 + n, n) for n in range(count)))
 
 
-async def start(base_url: str, tmp_path: Path) -> asyncio.subprocess.Process:
+async def start(base_url: str, tmp_path: Path, *extra: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "importer", "run", str(tmp_path / "chat.jsonl"),
         "--base-url", base_url, "--api-key", API_KEY, "--local-phone", LOCAL_PHONE,
         "--lead-id", LEAD, "--contact-id", CONTACT, "--no-reconcile", "--no-progress",
         "--checkpoint", str(tmp_path / "run.ckpt"), "--report", str(tmp_path / "report.json"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        *extra, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
 
@@ -77,18 +77,23 @@ async def test_a_stop_cancels_requests_in_flight_and_keeps_them_pending(
     assert len(load_state(tmp_path / "run.ckpt").pending) == 8
 
 
-async def test_a_stop_while_reading_a_big_archive_ends_the_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [(), ("--dry-run",)], ids=["run", "dry-run"])
+async def test_a_stop_while_reading_a_big_archive_ends_the_read(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
     write_chat(tmp_path / "chat.jsonl", 400_000)  # some 6 s to read and plan
     silent = Silent()
     async with fake_close(silent.handle) as url:
-        run = await start(url, tmp_path)
+        run = await start(url, tmp_path, *extra)
         await asyncio.sleep(1.5)
         signalled = time.monotonic()
         run.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(run.wait(), 10) == 130
         assert time.monotonic() - signalled < 4
     assert silent.requests == 0  # the read was cut short: nothing was sent
-    assert orjson.loads((tmp_path / "report.json").read_bytes())["interrupted"] is True
+    report = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert report["interrupted"] is True
+    assert report["created"] < 400_000  # a dry run counts what it would create: not all
 
 
 async def test_a_second_signal_exits_at_once() -> None:

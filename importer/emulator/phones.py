@@ -27,7 +27,9 @@ def to_e164(raw: str) -> str | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Leading zeros after the country code do not survive E.164: such digits are no number.
+    return e164 if e164[1:] == digits else None
 
 
 @functools.lru_cache(maxsize=65536)

@@ -24,6 +24,7 @@ from tests.emulator.conftest import config
         ("1+6503334444", None),
         ("+1 650 333 4444 ext 2", None),
         ("", None),
+        ("9800000", None),  # +98 then zeros: E.164 would drop digits, so it is no number
     ],
 )
 def test_phones(raw: str, e164: str | None) -> None:
