@@ -1,0 +1,96 @@
+"""Replies that wait on disk for a parent not read yet: a temporary SQLite file of their own.
+
+A reply read before its parent (a webhook log from several servers, a recent-first migration)
+cannot be sent until its parent is in Close, and its parent may be a million lines further on,
+or in no source at all. Holding such replies in memory would make memory grow with the archive;
+here they wait on disk, keyed by the parent's WhatsApp id, until the parent is done or the
+input has ended.
+
+The file is scratch: nothing in it is a promise to anyone. It is created on the first reply that
+needs it, written without journal or sync, and deleted when the run ends; after a crash the next
+run reads the archive again and spills anew.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from importer.plan import Planned
+
+
+class Spill:
+    """Planned replies by parent id, on disk; every one put is taken or drained exactly once."""
+
+    def __init__(self, directory: Path):
+        self._directory = directory
+        self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def put(self, parent: str, planned: Planned) -> None:
+        db = self._open()
+        key = planned.message.timestamp.timestamp()
+        # Pickle is safe here: the file is this run's own scratch, read back only by this run.
+        data = pickle.dumps(planned, protocol=pickle.HIGHEST_PROTOCOL)
+        db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?)", (parent, key, planned.seq, data))
+        self._count += 1
+
+    def take(self, parent: str, limit: int) -> list[Planned]:
+        """Up to `limit` of the replies waiting for `parent`, removed from the file."""
+        if not self._count:
+            return []
+        assert self._db is not None
+        rows = self._db.execute(
+            "DELETE FROM waiting WHERE rowid IN "
+            "(SELECT rowid FROM waiting WHERE parent = ? LIMIT ?) RETURNING payload",
+            (parent, limit),
+        ).fetchall()
+        self._count -= len(rows)
+        return [pickle.loads(row[0]) for row in rows]
+
+    def oldest(self, limit: int) -> list[Planned]:
+        """Up to `limit` of the replies still waiting, first in send order, removed from disk."""
+        if not self._count:
+            return []
+        assert self._db is not None
+        rows = self._db.execute(
+            "DELETE FROM waiting WHERE rowid IN "
+            "(SELECT rowid FROM waiting ORDER BY at, seq LIMIT ?) RETURNING at, seq, payload",
+            (limit,),
+        ).fetchall()
+        self._count -= len(rows)
+        # RETURNING gives no order: sort here.
+        return [pickle.loads(row[2]) for row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+            self._path = None
+        self._count = 0
+
+    def _open(self) -> sqlite3.Connection:
+        if self._db is None:
+            fd, name = tempfile.mkstemp(
+                prefix=".wa-close-waiting-", suffix=".sqlite", dir=self._directory
+            )
+            os.close(fd)
+            self._path = Path(name)
+            self._db = sqlite3.connect(self._path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute(
+                "CREATE TABLE waiting (parent TEXT NOT NULL, at REAL NOT NULL, "
+                "seq INTEGER NOT NULL, payload BLOB NOT NULL)"
+            )
+            self._db.execute("CREATE INDEX waiting_parent ON waiting (parent)")
+        return self._db
