@@ -12,7 +12,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import big_archive, hotpath, latency, ratelimit, replies, rerun, sustained, view
+from bench import (
+    big_archive,
+    hotpath,
+    latency,
+    ratelimit,
+    replies,
+    rerun,
+    streaming,
+    sustained,
+    view,
+)
 from bench.measure import HEADER, Measurement, machine, print_table, write_results
 
 Scenario = Callable[..., list[Measurement]]
@@ -24,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
     "big": big_archive.run,  # 5
     "rerun": rerun.run,  # 6
     "sustained": sustained.run,  # 7
+    "streaming": streaming.run,  # 8: first create and peak RSS of a 1M first import, resumed
     "profile": hotpath.run,  # cProfile of 1 into bench/PROFILE.md
     "view": view.run,  # issue 14: the conversation view of a 20,000-message lead
 }

@@ -20,6 +20,10 @@ class AddressBook:
         if earlier is None or at >= earlier[0]:
             self._entries[phone] = (at, name)
 
+    def name(self, phone: str) -> str | None:
+        entry = self._entries.get(phone)
+        return entry[1] if entry is not None else None
+
     def names(self) -> dict[str, str]:
         return {phone: name for phone, (_, name) in self._entries.items()}
 

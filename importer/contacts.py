@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,7 +122,7 @@ class ContactResolver:
         journal: ContactJournal | None = None,
         *,
         options: LookupOptions = LookupOptions(),
-        names: dict[str, str] | None = None,
+        name_of: Callable[[str], str | None] = lambda _: None,
     ):
         self._mapping = mapping
         self._defaults = defaults
@@ -129,7 +130,7 @@ class ContactResolver:
         self._directory = directory
         self._journal = journal
         self._options = options
-        self._names = names or {}
+        self._name_of = name_of  # the remote party's name, for a lead --create-missing makes
         self._lookups: SingleFlight[str, LeadContact] = SingleFlight()
 
     def resolve_offline(
@@ -197,7 +198,7 @@ class ContactResolver:
                 if found is not None:
                     return found
             await self._journal.intend_lead(phone)
-        name = self._names.get(phone) or phone
+        name = self._name_of(phone) or phone
         created, _ = await create_once(
             lambda: directory.create_lead(name, name, phone),
             look_up,

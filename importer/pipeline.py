@@ -1,11 +1,10 @@
-"""Schedule the plan: a bounded pool of workers, replies after their parents, exactly once.
+"""Send the plan: each message created once, with its attachments and its reply link.
 
-Messages start in plan order, at most `concurrency` at a time. A reply whose parent is in this
-run is held aside until the parent is done, then joins the ready queue in its plan position;
-nothing else waits for it. Each message is journaled as an intent before its create leaves and
-as done once Close has answered; a create whose answer was lost is looked up, never resent
-blindly. Until Close has answered for it, an intent stays pending (no `fail` is journaled for
-it), so the next run looks it up before anything is sent again.
+Messages arrive as the archive is read and start through `schedule.Scheduler` (a bounded pool,
+a reply after its parent, memory bounded). Each message is journaled as an intent before its
+create leaves and as done once Close has answered; a create whose answer was lost is looked up,
+never resent blindly. Until Close has answered for it, an intent stays pending (no `fail` is
+journaled for it), so the next run looks it up before anything is sent again.
 
 A stop (a signal, Close unavailable, the key refused, the journal failing) cancels every worker
 and shared call in flight: what was sent is pending in the journal, what was not is left for
@@ -15,13 +14,11 @@ the next run.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
-import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from importer.checkpoint import Checkpoint, CheckpointState
@@ -30,8 +27,9 @@ from importer.close.once import create_once
 from importer.contacts import ContactResolver, Unresolved
 from importer.errors import AuthRefused, CheckpointError, Rejected, Unavailable, Untrusted
 from importer.model import Message, Problem
-from importer.plan import Planned, send_order
+from importer.plan import Planned
 from importer.report import Report
+from importer.schedule import Scheduler
 from importer.single_flight import SingleFlight
 from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
@@ -84,73 +82,37 @@ class Importer:
         self._on_progress = on_progress
         self._uploads = Uploads(api, checkpoint, self._count_upload)
         self._reconciled: SingleFlight[str, None] = SingleFlight()
-        self._wanted: set[str] = set()
-        self._workers: set[asyncio.Task[None]] = set()
+        self._scheduler: Scheduler | None = None
         self.stopping = asyncio.Event()
 
     def _count_upload(self) -> None:
         self._report.attachments_uploaded += 1
 
-    async def run(self, planned: list[Planned]) -> None:
-        """Send `planned`: what the checkpoint holds is an edit to sync (the plan keeps only
-        changed ones, see `runner.build_plan`), the rest is new."""
-        done = self._checkpoint.state.done
-        todo = [p for p in planned if p.external_id not in done]
-        changed = [p for p in planned if p.external_id in done] if self._options.sync_edits else []
-        self._report.skipped += len(planned) - len(todo) - len(changed)
-        await self._sync_edits(changed)
-        await self._dispatch(todo)
+    async def run(self, batches: AsyncIterable[list[Planned]], spill_dir: Path) -> None:
+        """Send what `batches` streams in: what the checkpoint holds is an edit to sync (the
+        plan passes only changed ones, see `runner.needed`), the rest is new."""
+        self._scheduler = Scheduler(
+            self._send,
+            concurrency=self._options.concurrency,
+            is_done=self._checkpoint.state.done.__contains__,
+            spill_dir=spill_dir,
+        )
+        if self.stopping.is_set():
+            self._scheduler.stop()
+        self._report.not_attempted += await self._scheduler.run(batches)
 
-    async def _dispatch(self, todo: list[Planned]) -> None:
-        """Start `todo` in send order, `concurrency` at a time, each reply after its parent."""
-        in_run = self._wanted = {p.external_id for p in todo}
-        ready: list[tuple[tuple[datetime, int], Planned]] = []
-        waiting: dict[str, list[Planned]] = {}
-        for p in todo:
-            parent = p.message.reply_to
-            if parent and parent in in_run and parent != p.external_id:
-                waiting.setdefault(parent, []).append(p)
-            else:
-                ready.append((send_order(p), p))
-        heapq.heapify(ready)
+    def amend(self, later: Planned) -> bool:
+        """Let a later copy lend its reply link or name to a message not started yet."""
+        return self._scheduler is not None and self._scheduler.amend(later)
 
-        slots = asyncio.Semaphore(self._options.concurrency)
-        running = self._workers
-
-        def finished(task: asyncio.Task[None], planned: Planned) -> None:
-            running.discard(task)
-            slots.release()
-            if task.cancelled():
-                self._report.not_attempted += 1
-            for child in waiting.pop(planned.external_id, ()):
-                heapq.heappush(ready, (send_order(child), child))
-
-        async with asyncio.TaskGroup() as workers:
-            while not self.stopping.is_set():
-                if not ready:
-                    if running:
-                        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                        continue
-                    if not waiting:
-                        break
-                    # Only replies in a cycle are left (a answers b answers a): break it in
-                    # plan order.
-                    cycle = sorted((p for group in waiting.values() for p in group), key=send_order)
-                    waiting.clear()
-                    ready = [(send_order(p), p) for p in cycle]
-                    heapq.heapify(ready)
-                await slots.acquire()
-                if self.stopping.is_set():
-                    slots.release()
-                    break
-                if not ready:  # the slot freed up before anything new became ready
-                    slots.release()
-                    continue
-                _, p = heapq.heappop(ready)
-                task = workers.create_task(self._import(p))
-                running.add(task)
-                task.add_done_callback(functools.partial(finished, planned=p))
-        self._report.not_attempted += len(ready) + sum(len(g) for g in waiting.values())
+    async def _send(self, p: Planned) -> None:
+        if p.external_id not in self._checkpoint.state.done:
+            await self._import(p)
+        elif self._options.sync_edits:
+            await self._update(p)
+        else:  # reconciling found it in Close while it waited
+            self._report.skipped += 1
+            self._on_progress()
 
     def _halt(self, exc: AuthRefused | Unavailable | Untrusted) -> None:
         """End the run for a failure no other message can escape."""
@@ -171,10 +133,8 @@ class Importer:
         self._report.stopped_because = reason
         self._report.interrupted = interrupted
         self.stopping.set()
-        current = asyncio.current_task()
-        for task in self._workers:
-            if task is not current:  # a worker that stops the run ends by itself
-                task.cancel()
+        if self._scheduler is not None:
+            self._scheduler.stop(cancel=True)
         self._contacts.cancel()
         self._uploads.cancel()
         self._reconciled.cancel()
@@ -234,43 +194,28 @@ class Importer:
         else:
             self._report.created += 1
 
-    async def _sync_edits(self, changed: list[Planned]) -> None:
-        """PUT the new text and attachments of each changed message."""
-        slots = asyncio.Semaphore(self._options.concurrency)
-
-        async def update(p: Planned) -> None:
-            async with slots:
-                if self.stopping.is_set():
-                    return
-                try:
-                    attachments = [await self._uploads.attachment(a) for a in p.message.attachments]
-                    close_id = self._checkpoint.state.done[p.external_id]
-                    await self._api.update_whatsapp_message(
-                        close_id, {"message_markdown": p.message.text, "attachments": attachments}
-                    )
-                except (Rejected, BlobError, Unavailable) as exc:
-                    self._report.note(_problem(p, f"edit not synced: {exc}"))
-                    if isinstance(exc, Unavailable):
-                        self._halt(exc)
-                    return
-                except (AuthRefused, Untrusted) as exc:
-                    self._halt(exc)
-                    return
-                self._checkpoint.record(
-                    {
-                        "op": "done",
-                        "id": p.external_id,
-                        "close": close_id,
-                        "sum": fingerprint(p.message),
-                    }
-                )
-                self._report.updated += 1
-
-        async with asyncio.TaskGroup() as workers:
-            for p in changed:
-                task = workers.create_task(update(p))
-                self._workers.add(task)
-                task.add_done_callback(self._workers.discard)
+    async def _update(self, p: Planned) -> None:
+        """PUT the new text and attachments of a message that changed since its import."""
+        try:
+            attachments = [await self._uploads.attachment(a) for a in p.message.attachments]
+            close_id = self._checkpoint.state.done[p.external_id]
+            await self._api.update_whatsapp_message(
+                close_id, {"message_markdown": p.message.text, "attachments": attachments}
+            )
+        except (Rejected, BlobError, Unavailable) as exc:
+            self._report.note(_problem(p, f"edit not synced: {exc}"))
+            if isinstance(exc, Unavailable):
+                self._halt(exc)
+            return
+        except (AuthRefused, Untrusted) as exc:
+            self._halt(exc)
+            return
+        finally:
+            self._on_progress()
+        self._checkpoint.record(
+            {"op": "done", "id": p.external_id, "close": close_id, "sum": fingerprint(p.message)}
+        )
+        self._report.updated += 1
 
     async def _reconcile(self, lead_id: str) -> None:
         """Learn once per lead which of this run's messages Close already holds."""
@@ -283,7 +228,9 @@ class Importer:
             {"lead_id": lead_id}, fields="external_whatsapp_message_id"
         ):
             wa_id = activity.get("external_whatsapp_message_id")
-            if wa_id in self._wanted and wa_id not in done:
+            # Every id the lead holds, not only this run's: the plan streams, so this run's ids
+            # are not all known yet, and what Close holds is worth knowing on any later run.
+            if wa_id and wa_id not in done:
                 found.append({"op": "done", "id": wa_id, "close": activity["id"]})
         if found:
             self._checkpoint.record(*found)

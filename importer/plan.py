@@ -126,6 +126,10 @@ class Planner:
             if (planned := self._plan(taken)) is not None:
                 yield planned
 
+    def name_of(self, phone: str) -> str | None:
+        """`names()` of one phone, safe to ask from another thread while this one reads."""
+        return self.address_book.name(phone) or self._their_names.get(phone)
+
     def names(self) -> dict[str, str]:
         """Each remote phone's name: the address book's, else the first their messages gave."""
         return self._their_names | self.address_book.names()
@@ -183,7 +187,7 @@ def make_plan(
     for p in planner.messages(items):
         if p.amends:
             if (at := where.get(p.external_id)) is not None:
-                kept[at] = _amended(kept[at], p)
+                kept[at] = amended(kept[at], p)
         elif needed(p):
             if p.message.wamid:
                 where[p.external_id] = len(kept)
@@ -203,7 +207,7 @@ def make_plan(
     )
 
 
-def _amended(first: Planned, later: Planned) -> Planned:
+def amended(first: Planned, later: Planned) -> Planned:
     """The first copy with the reply link and sender name only the later one gave."""
     message = replace(
         first.message,

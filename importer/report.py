@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -33,7 +33,7 @@ class Report:
     requests: int = 0
     stopped_because: str | None = None
     interrupted: bool = False
-    reading_stopped: bool = False  # stopped while reading the sources: nothing was sent
+    reading_stopped: bool = False  # stopped before the sources were read to their end
     key_refused: bool = False
     journal_failed: bool = False  # the checkpoint could not be written: nothing more was sent
 
@@ -185,15 +185,3 @@ def progress(total: int | None, enabled: bool, description: str = "messages") ->
     if not enabled or not sys.stderr.isatty():
         return None
     return tqdm(total=total, desc=description, unit="msg", file=sys.stderr, dynamic_ncols=True)
-
-
-def counted(items: Iterable[T], enabled: bool, description: str) -> Iterator[T]:
-    """`items` as they are, counted on a progress bar while a person watches."""
-    bar = progress(None, enabled, description)
-    if bar is None:
-        yield from items
-        return
-    with bar:
-        for item in items:
-            bar.update(1)
-            yield item

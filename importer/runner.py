@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
 from importer.errors import CheckpointError
+from importer.feed import ThreadFeed
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
-from importer.plan import Plan, Planner, Window, make_plan
-from importer.report import Report, counted, progress
+from importer.plan import Planned, Planner, Window, amended
+from importer.report import Report, progress
 from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
@@ -41,27 +43,56 @@ class RunConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
-def display_names(plan: Plan) -> dict[str, str]:
-    """Each remote phone's name: the address book's in a coexistence log, else as the archive
-    shows it (first incoming message that has one, read by the planner over every message)."""
-    return plan.names
-
-
-def build_plan(
-    config: RunConfig, state: CheckpointState, stop: StopOnSignals | None = None
-) -> Plan:
+def needed(config: RunConfig, state: CheckpointState) -> Callable[[Planned], bool]:
     """What this run must send: what the checkpoint does not hold, and with --sync-edits what
-    changed since it was sent. With `stop`, reading ends (`ReadingStopped`) once it is asked."""
+    changed since it was sent."""
     sync = bool(config.send.sync_edits)
-    items = read_sources(list(config.sources), config.read)
-    if stop is not None:
-        items = stop.until_stopped(items)
-    return make_plan(
-        counted(items, config.show_progress, "reading"),
-        config.read,
-        config.window,
-        needed=lambda p: p.external_id not in state.done or (sync and is_changed(state, p)),
-    )
+    done = state.done
+    return lambda p: p.external_id not in done or (sync and is_changed(state, p))
+
+
+class PlanStream:
+    """The plan as it is read: batches of what must be sent, tallying the rest on the way.
+
+    Reading and planning run in a thread (`feed.ThreadFeed`); filtering by the checkpoint, on
+    the event loop. A later copy that amends a message (`Planned.amends`) goes to `amend`.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        state: CheckpointState,
+        planner: Planner,
+        amend: Callable[[Planned], bool],
+    ):
+        self.planner = planner
+        self.not_needed = 0
+        self.finished = False  # every source was read to its end
+        self._needed = needed(config, state)
+        self._amend = amend
+        items = read_sources(list(config.sources), config.read)
+        self._feed = ThreadFeed(self.planner.messages(items))
+
+    def stop(self) -> None:
+        self._feed.stop()
+
+    async def __aiter__(self) -> AsyncIterator[list[Planned]]:
+        async for batch in self._feed:
+            kept: list[Planned] = []
+            at: dict[str, int] = {}  # id -> its place in `kept`, for a copy in the same batch
+            for p in batch:
+                if not p.amends:
+                    if self._needed(p):
+                        at[p.external_id] = len(kept)
+                        kept.append(p)
+                    else:
+                        self.not_needed += 1
+                elif (i := at.get(p.external_id)) is not None:
+                    kept[i] = amended(kept[i], p)
+                else:
+                    self._amend(p)
+            yield kept
+        self.finished = True
 
 
 async def run_import(config: RunConfig) -> Report:
@@ -121,35 +152,25 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
 
 
 async def _send(config: RunConfig, report: Report) -> None:
+    assert config.api_key is not None
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
-    started = False
     try:
         with StopOnSignals() as stop:
-            try:
-                plan = await asyncio.to_thread(build_plan, config, checkpoint.state, stop)
-            except ReadingStopped:
-                _stopped_reading(report, stop)
-                return
-            started = True
-            await _import_plan(config, report, checkpoint, plan, stop)
+            await _import_stream(config, report, checkpoint, stop)
     finally:
         try:
             await checkpoint.close()
         except CheckpointError as exc:
-            if not started:
-                raise
             # The run already stopped for it (or its last records failed): the report says so.
             report.journal_failed = True
             report.stopped_because = report.stopped_because or f"{exc}; rerun to resume"
 
 
-async def _import_plan(
-    config: RunConfig, report: Report, checkpoint: Checkpoint, plan: Plan, stop: StopOnSignals
+async def _import_stream(
+    config: RunConfig, report: Report, checkpoint: Checkpoint, stop: StopOnSignals
 ) -> None:
     assert config.api_key is not None
-    _tally(report, plan.problems, plan.skipped, plan.notes)
-    report.skipped += plan.not_needed
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
     async with Transport(
         config.base_url,
@@ -158,6 +179,7 @@ async def _import_plan(
         retry=config.retry,
     ) as transport:
         api = CloseAPI(transport)
+        planner = Planner(config.read, config.window, amends=True)
         resolver = ContactResolver(
             config.mapping,
             config.defaults,
@@ -165,9 +187,9 @@ async def _import_plan(
             api,
             checkpoint,
             options=replace(config.lookup, retry=config.retry),
-            names=display_names(plan),
+            name_of=planner.name_of,
         )
-        bar = progress(len(plan.messages), config.show_progress)
+        bar = progress(None, config.show_progress)
         importer = Importer(
             api,
             checkpoint,
@@ -176,10 +198,19 @@ async def _import_plan(
             report=report,
             on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
         )
-        stop.on_stop(lambda reason: importer.stop(reason, interrupted=True))
+        plan = PlanStream(config, checkpoint.state, planner, importer.amend)
+
+        def on_stop(reason: str) -> None:
+            importer.stop(reason, interrupted=True)
+            plan.stop()
+
+        stop.on_stop(on_stop)
         try:
-            await importer.run(plan.messages)
+            await importer.run(plan, spill_dir=config.checkpoint.parent)
         finally:
             if bar is not None:
                 bar.close()
             report.requests = transport.counts["requests"]
+            report.reading_stopped = not plan.finished
+            _tally(report, planner.problems, planner.skipped, planner.notes)
+            report.skipped += plan.not_needed

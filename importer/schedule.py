@@ -14,6 +14,9 @@ The plan arrives as a stream of batches while the archive is still being read. E
 
 A parent the checkpoint already holds is no reason to wait. Memory holds at most about `window`
 messages plus those in flight; the stream is not read further until there is room.
+
+A later copy of a message not started yet (a webhook delivered again with the reply link the
+first lacked) amends it when it starts (`amend`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from importer.plan import Planned, send_order
+from importer.plan import Planned, amended, send_order
 from importer.spill import Spill
 
 WINDOW = 4096
@@ -61,6 +64,9 @@ class Scheduler:
         self._stopped = False
         self._changed = asyncio.Event()
         self._error: Exception | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._cancelled = 0
+        self._amends: dict[str, Planned] = {}  # id -> a later copy, for a message not started
         self.most_held = 0  # the largest number of messages held in memory at once
 
     @property
@@ -68,10 +74,25 @@ class Scheduler:
         """Messages in memory that have not started: ready or waiting for a parent."""
         return len(self._ready) + self._waiting_count
 
-    def stop(self) -> None:
-        """Start nothing more; what is in flight finishes."""
+    def stop(self, *, cancel: bool = False) -> None:
+        """Start nothing more; with `cancel`, cancel what is in flight too (except the caller)."""
         self._stopped = True
         self._changed.set()
+        if cancel:
+            current = asyncio.current_task()
+            for task in self._tasks:
+                if task is not current:  # a worker that stops the run ends by itself
+                    task.cancel()
+
+    def amend(self, later: Planned) -> bool:
+        """Apply `later` (a copy with more to say) to its message when it starts, if it has not
+        started yet; False if it has (or was never admitted)."""
+        wa_id = later.external_id
+        if wa_id not in self._live and not self._spill.holds(wa_id):
+            return False
+        earlier = self._amends.get(wa_id)
+        self._amends[wa_id] = later if earlier is None else amended(earlier, later)
+        return True
 
     async def run(self, batches: AsyncIterable[list[Planned]]) -> int:
         """Start everything `batches` yields; the number left unstarted by a stop."""
@@ -85,9 +106,11 @@ class Scheduler:
                         self._slots.release()
                         break
                     self._running += 1
-                    workers.create_task(self._work(planned))
+                    task = workers.create_task(self._work(planned))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._finished)
                 feeder.cancel()
-            left = self.held + len(self._spill)
+            left = self.held + len(self._spill) + self._cancelled
         finally:
             self._spill.close()
         if self._error is not None:
@@ -143,7 +166,14 @@ class Scheduler:
         while not self._stopped:
             self._refill()
             if self._ready and (self._ended or self.held >= self._window):
-                return heapq.heappop(self._ready)[1]
+                planned = heapq.heappop(self._ready)[1]
+                later = self._amends.pop(planned.external_id, None)
+                if later is None:
+                    return planned
+                # Admitted again: the copy may have brought a parent to wait for.
+                self._live.discard(planned.external_id)
+                self._admit(amended(planned, later))
+                continue
             if self._ended and not (self._ready or self._running or self._spill):
                 if not self._waiting:
                     return None
@@ -157,6 +187,11 @@ class Scheduler:
                 continue
             await self._wait_for_change()
         return None
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            self._cancelled += 1
 
     async def _work(self, planned: Planned) -> None:
         try:

@@ -39,8 +39,15 @@ class Spill:
         key = planned.message.timestamp.timestamp()
         # Pickle is safe here: the file is this run's own scratch, read back only by this run.
         data = pickle.dumps(planned, protocol=pickle.HIGHEST_PROTOCOL)
-        db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?)", (parent, key, planned.seq, data))
+        row = (planned.external_id, parent, key, planned.seq, data)
+        db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?, ?)", row)
         self._count += 1
+
+    def holds(self, wa_id: str) -> bool:
+        if not self._count:
+            return False
+        assert self._db is not None
+        return bool(self._db.execute("SELECT 1 FROM waiting WHERE id = ?", (wa_id,)).fetchone())
 
     def take(self, parent: str, limit: int) -> list[Planned]:
         """Up to `limit` of the replies waiting for `parent`, removed from the file."""
@@ -89,8 +96,9 @@ class Spill:
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")
             self._db.execute(
-                "CREATE TABLE waiting (parent TEXT NOT NULL, at REAL NOT NULL, "
-                "seq INTEGER NOT NULL, payload BLOB NOT NULL)"
+                "CREATE TABLE waiting (id TEXT NOT NULL, parent TEXT NOT NULL, "
+                "at REAL NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL)"
             )
             self._db.execute("CREATE INDEX waiting_parent ON waiting (parent)")
+            self._db.execute("CREATE INDEX waiting_id ON waiting (id)")
         return self._db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,20 @@ async def test_reruns_after_drops_and_a_5xx_storm_never_duplicate(
                 break
         assert (report.failed, report.not_attempted) == (0, 0)
         assert_exactly_once(emu, rows)
+
+
+async def test_an_archive_in_any_order_keeps_every_link_while_memory_holds_a_window(
+    seed: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A small window: most replies are read long before their parent and wait on disk.
+    monkeypatch.setattr("importer.schedule.WINDOW", 16)
+    rows = write_chat(tmp_path / "chat.jsonl", 400, reply_every=2)
+    random.Random(5).shuffle(rows)
+    (tmp_path / "chat.jsonl").write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    async with Emulator(EmulatorConfig(data=seed, drop_rate=0.1, seed=9)) as emu:
+        report = await run_import(config(emu, tmp_path, tmp_path / "chat.jsonl"))
+
+        assert (report.created + report.skipped, report.failed) == (400, 0)
+        assert_exactly_once(emu, rows)
+        assert not [p for p in report.problems if "no reply link" in p.reason]
+    assert not [p for p in tmp_path.iterdir() if "waiting" in p.name]  # noqa: ASYNC240

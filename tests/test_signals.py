@@ -90,7 +90,8 @@ async def test_a_stop_while_reading_a_big_archive_ends_the_read(
         run.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(run.wait(), 10) == 130
         assert time.monotonic() - signalled < 4
-    assert silent.requests == 0  # the read was cut short: nothing was sent
+    # A run sends from the first lines read (8 creates wait here); a dry run sends nothing.
+    assert silent.requests <= (8 if not extra else 0)
     report = orjson.loads((tmp_path / "report.json").read_bytes())
     assert report["interrupted"] is True
     assert report["created"] < 400_000  # a dry run counts what it would create: not all

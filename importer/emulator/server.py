@@ -23,6 +23,11 @@ async def _admin_state(request: web.Request) -> web.Response:
     return json_response(request.app[STATE].snapshot())
 
 
+async def _admin_counters(request: web.Request) -> web.Response:
+    """Not part of Close: the counters alone, cheap enough to poll while an import runs."""
+    return json_response(dict(request.app[STATE].counters))
+
+
 async def _admin_reset(request: web.Request) -> web.Response:
     request.app[STATE].reset()
     request.app[LIMITER].reset()
@@ -39,6 +44,7 @@ def build_app(state: EmulatorState) -> web.Application:
     storage.add_routes(app)
     view.add_routes(app)
     app.router.add_get("/_emulator/state", _admin_state, name="admin_state")
+    app.router.add_get("/_emulator/counters", _admin_counters, name="admin_counters")
     app.router.add_post("/_emulator/reset", _admin_reset, name="admin_reset")
     return app
 
