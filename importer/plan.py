@@ -81,7 +81,14 @@ class Planner:
     alone at the end are planned then, a placeholder as `<media omitted>`.
     """
 
-    def __init__(self, options: ReadOptions, window: Window = Window(), *, amends: bool = False):
+    def __init__(
+        self,
+        options: ReadOptions,
+        window: Window = Window(),
+        *,
+        amends: bool = False,
+        known: Callable[[str], bool] = lambda _: False,
+    ):
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
         self.skipped: Counter[str] = Counter()
@@ -91,6 +98,7 @@ class Planner:
         self.history = HistoryTally()
         self._copies = Copies(self.ids, self.skipped)
         self._amends = amends  # yield the later copies that amend a planned message
+        self._known = known  # ids the checkpoint holds as done
         self._their_names: dict[str, str] = {}  # E.164 -> first name a message of theirs gave
         self._options = options
         self._window = window
@@ -104,8 +112,15 @@ class Planner:
         end. With `amends`, a later copy amending a message comes too (`Planned.amends`)."""
         for position, item in enumerate(items):
             if isinstance(item, Message):
-                taken = self._copies.take(item, position) if item.wamid else Taken(item, position)
-                planned = self._plan(taken) if taken is not None else None
+                if item.part is None and self._known(item.external_id):
+                    # The checkpoint holds it: no repeat to tell from a clash, no copy to join,
+                    # and so no entry in the index, which then grows only with what is new.
+                    planned = self._plan(Taken(item, position), index=False)
+                else:
+                    taken = (
+                        self._copies.take(item, position) if item.wamid else Taken(item, position)
+                    )
+                    planned = self._plan(taken) if taken is not None else None
                 if planned is not None and (self._amends or not planned.amends):
                     yield planned
             elif isinstance(item, Problem):
@@ -141,9 +156,9 @@ class Planner:
         if problem is not None:
             self.notes.append(problem)
 
-    def _plan(self, taken: Taken) -> Planned | None:
+    def _plan(self, taken: Taken, *, index: bool = True) -> Planned | None:
         message = taken.message
-        if not message.wamid:
+        if index and not message.wamid:
             found = digest(message.timestamp, message.text, message.reply_to)
             earlier = self.ids.get(message.external_id)
             if earlier is not None:

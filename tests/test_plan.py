@@ -9,7 +9,7 @@ import pytest
 
 from importer.message_ids import digest
 from importer.model import AddressEntry, Message
-from importer.plan import Window, make_plan
+from importer.plan import Planner, Window, make_plan
 from importer.sources.options import ReadOptions
 
 LOCAL = "+14155550100"
@@ -81,6 +81,22 @@ def test_the_same_message_twice_is_one_and_a_clash_is_a_problem() -> None:
     assert [(p.line, p.reason) for p in plan.problems] == [
         (12, "id already used by a different message")
     ]
+
+
+def test_ids_the_checkpoint_holds_are_planned_without_an_index_entry() -> None:
+    """A rerun over a big archive indexes only what is new: memory follows the new messages."""
+    items = [
+        message(f"m{n}", n, n + 1, text="hi", direction="incoming", remote_phone="+16505550123")
+        for n in range(6)
+    ]
+    again = message("m5", 5, 9, text="hi", direction="incoming", remote_phone="+16505550123")
+    planner = Planner(ReadOptions(local_phone=LOCAL), known={"m0", "m1", "m2"}.__contains__)
+
+    planned = [p.external_id for p in planner.messages([*items, again])]
+
+    assert planned == ["m0", "m1", "m2", "m3", "m4", "m5"]  # the checkpoint decides on m0-m2
+    assert len(planner.ids) == 3  # m3, m4, m5: the new ones
+    assert planner.skipped == {"duplicate": 1}  # a repeat of a new one is still told apart
 
 
 def test_the_window_counts_what_it_leaves_out() -> None:
