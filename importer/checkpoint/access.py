@@ -53,15 +53,17 @@ def open_for_writing(real: Path, shown: Path) -> tuple[sqlite3.Connection, Store
         # (a kill while SQLite wrote a first header would leave one that is not).
         _replace(real, shown, ())
     db: sqlite3.Connection | None = None
+    store: Store | None = None
     try:
         db = schema.connect(real)
         schema.prepare(db, shown)
-        schema.write_ahead_log(db)
         store = Store(schema.connect(real), shown)
         _check(store, shown)
+        schema.write_ahead_log(db)
     except (sqlite3.Error, CheckpointError) as exc:
-        if db is not None:
-            db.close()
+        for opened in (store, db):
+            if opened is not None:
+                opened.close()
         if isinstance(exc, sqlite3.Error):
             raise _unreadable(shown, exc) from exc
         raise
