@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import shutil
@@ -15,9 +16,10 @@ from typing import Any
 import orjson
 import pytest
 
-from importer.checkpoint import load_state
+from importer.checkpoint import Checkpoint, load_state
 from importer.cli import main
 from importer.emulator import Emulator
+from importer.errors import CheckpointError
 from tests.conftest import SAMPLES, cli_import
 
 PHONE = "+16505550123"
@@ -265,3 +267,74 @@ def test_status_of_the_samples_checkpoint_counts_per_chat(
     assert document["imported"] == report["created"]
     assert sum(chat["imported"] for chat in document["chats"]) == report["created"]
     assert len(document["chats"]) == 2
+
+
+async def test_every_waiter_fails_when_a_commit_cannot_be_written_and_none_hangs(
+    small_disk: Path,
+) -> None:
+    checkpoint = Checkpoint(small_disk / "c.ckpt")
+    await checkpoint.open()
+    fill(small_disk, leave_kib=0)
+    big = "x" * 4000  # a few pages per commit: the WAL must grow
+
+    async def intent(n: int) -> BaseException | None:
+        try:
+            await checkpoint.write_ahead({"op": "intent", "id": f"{n}{big}", "chat": "+1"})
+        except CheckpointError as exc:
+            return exc
+        return None
+
+    outcomes = await asyncio.wait_for(asyncio.gather(*(intent(n) for n in range(50))), 10)
+    later = await asyncio.wait_for(intent(99), 1)
+
+    assert all(isinstance(o, CheckpointError) for o in outcomes)
+    assert isinstance(later, CheckpointError)
+    assert "disk is full" in str(later)
+    await checkpoint.close()  # the run was told: closing does not raise it again
+    assert load_state(small_disk / "c.ckpt").pending == {}
+
+
+async def test_a_result_that_cannot_be_written_is_raised_at_close(small_disk: Path) -> None:
+    checkpoint = Checkpoint(small_disk / "c.ckpt")
+    await checkpoint.open()
+    fill(small_disk, leave_kib=0)
+    checkpoint.record(*({"op": "done", "id": f"{n}{'x' * 4000}", "close": "a"} for n in range(20)))
+
+    with pytest.raises(CheckpointError, match="cannot write checkpoint"):
+        await asyncio.wait_for(checkpoint.close(), 10)
+
+
+def test_dry_run_reads_an_old_journal_held_by_a_run_without_its_lock_or_a_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = write_chat(tmp_path / "chat.jsonl", 10)
+    legacy = tmp_path / "run.ckpt"
+    done = [{"op": "done", "id": r["id"], "close": f"acti_{n}"} for n, r in enumerate(rows[:4])]
+    legacy.write_bytes(
+        b"".join(
+            orjson.dumps(r) + b"\n"
+            for r in [{"op": "format", "format": "wa-close-checkpoint/1"}, *done]
+        )
+    )
+    before = legacy.read_bytes()
+    lock = os.open(tmp_path / "run.ckpt.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a run holds it
+    try:
+        status = main(
+            ["run", str(tmp_path / "chat.jsonl"), "--dry-run", "--checkpoint", str(legacy),
+             "--local-phone", "+14155550100", "--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT,
+             "--report", str(tmp_path / "report.json"), "--no-progress"]
+        )  # fmt: skip
+    finally:
+        os.close(lock)
+
+    assert status == 0
+    report = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert (report["created"], report["skipped"]) == (6, 4)
+    assert legacy.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "chat.jsonl",
+        "report.json",
+        "run.ckpt",
+        "run.ckpt.lock",
+    ]
