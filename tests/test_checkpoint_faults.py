@@ -21,25 +21,9 @@ from importer.cli import main
 from importer.emulator import Emulator
 from importer.errors import CheckpointError
 from tests.conftest import SAMPLES, cli_import
+from tests.test_pipeline import write_chat
 
 PHONE = "+16505550123"
-
-
-def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for n in range(count):
-        row: dict[str, Any] = {
-            "id": f"wamid.F+{n:05d}",
-            "timestamp": 1_700_000_000 + n,
-            "direction": "incoming" if n % 2 else "outgoing",
-            "remote_phone": PHONE,
-            "text": f"message {n}",
-        }
-        if n % 4 == 3:
-            row["reply_to"] = f"wamid.F+{n - 1:05d}"
-        rows.append(row)
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    return rows
 
 
 def in_close(emu: Emulator) -> dict[str, list[dict[str, Any]]]:
