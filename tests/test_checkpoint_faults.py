@@ -112,6 +112,7 @@ def test_a_full_disk_ends_the_run_with_one_line_exit_1_and_a_rerun_finishes_exac
     assert [
         wa_id for wa_id in created if wa_id not in state.done and wa_id not in state.pending
     ] == []
+    state.store.close()  # as `status` does when it exits: a reader holds the file while open
 
     free_space(small_disk)
     status, report = run(close_server, tmp_path, checkpoint, "--concurrency", "4")

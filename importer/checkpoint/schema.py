@@ -79,7 +79,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from any thread."""
     target = f"{Path(path).as_uri()}?mode=ro" if read_only else str(path)
     db = sqlite3.connect(target, uri=read_only, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA busy_timeout = 5000")  # a `status` reading while a run starts
+    db.execute("PRAGMA busy_timeout = 20000")  # a run starting while `status` reads
     return db
 
 
@@ -100,6 +100,7 @@ def fold_wal(db: sqlite3.Connection) -> None:
     `status` can read without creating the WAL's companions beside it. The run's next open
     turns WAL on again. Best effort: if a reader holds the file, it stays in WAL mode, whole."""
     with contextlib.suppress(sqlite3.Error):
+        db.execute("PRAGMA busy_timeout = 0")  # a reader is there: leave it be, at once
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode = DELETE")
 

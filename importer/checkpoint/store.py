@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from importer.checkpoint.schema import DONE
 from importer.errors import CheckpointError
 
 
@@ -28,6 +29,7 @@ class Contact(NamedTuple):
     intended: bool
 
 
+HELD_READS = 1000
 File = tuple[str, float]  # download URL, uploaded at (epoch seconds)
 Change = tuple[str, str, Any]  # table, key, the row it now holds (Entry, Contact or File)
 
@@ -41,16 +43,44 @@ _WRITES = {
 
 
 class Store:
-    """Reads through one connection, shared by the event loop and the planning thread."""
+    """Reads through one connection, shared by the event loop and the planning thread.
+
+    Until the first write (while a run plans, and always for `status` and `--dry-run`) reads
+    share read transactions of HELD_READS reads each: a keyed read then costs ~4 µs instead of
+    ~12, the file's lock taken once per group; between groups a run starting beside a long
+    `--dry-run` gets its turn. Once the run writes, each read is its own transaction again, so
+    it sees every commit and never holds the WAL back from its reset.
+    """
 
     def __init__(self, db: sqlite3.Connection, where: Path):
         self._db = db
         self._where = where
         self._lock = threading.Lock()
+        self._holding = True
+        self._held_reads = 0
 
-    def _rows(self, sql: str, *args: object) -> list[Any]:
+    def stop_holding(self) -> None:
+        """From now on, read what each commit made (called before the first write)."""
+        with self._lock:
+            self._holding = False
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
+    def _begin(self) -> None:
+        if not self._holding:
+            return
+        self._held_reads += 1
+        if self._held_reads >= HELD_READS and self._db.in_transaction:
+            self._db.execute("COMMIT")
+            self._held_reads = 0
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+
+    def _rows(self, sql: str, *args: object, hold: bool = True) -> list[Any]:
         try:
             with self._lock:
+                if hold:
+                    self._begin()
                 return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise CheckpointError(f"cannot read checkpoint {self._where}: {exc}") from exc
@@ -59,6 +89,7 @@ class Store:
         """Rows of a long answer, a slice at a time, the lock held only while fetching."""
         try:
             with self._lock:
+                self._begin()
                 cursor = self._db.execute(sql, args)
             while True:
                 with self._lock:
@@ -77,6 +108,8 @@ class Store:
 
     def messages(self, state: int) -> Iterator[tuple[str, Entry]]:
         sql = "SELECT wa_id, state, chat, close_id, sum, reason FROM messages WHERE state = ?"
+        if state != DONE:  # the index of unsettled ids serves a query that repeats its condition
+            sql += f" AND state != {DONE}"
         for wa_id, *row in self._stream(sql, state):
             yield wa_id, Entry(*row)
 
@@ -102,7 +135,8 @@ class Store:
 
     def damage(self) -> str | None:
         """What `PRAGMA quick_check` finds wrong with the file, or None."""
-        found = [row[0] for row in self._rows("PRAGMA quick_check")]
+        # Outside a held transaction: the file may change journal mode right after.
+        found = [row[0] for row in self._rows("PRAGMA quick_check", hold=False)]
         return None if found == ["ok"] else "; ".join(found[:3])
 
     def close(self) -> None:

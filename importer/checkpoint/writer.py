@@ -26,6 +26,7 @@ class Checkpoint:
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
         self._store: Store | None = None
+        self._reads_held = True
         self._buffer: list[Change] = []
         self._written: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -65,6 +66,9 @@ class Checkpoint:
         For results (done, fail, file, contact): losing the last few to a crash costs a lookup
         or an upload on the next start, never a duplicate.
         """
+        if self._reads_held and self._store is not None:
+            self._store.stop_holding()  # the first write: from now on reads see each commit
+            self._reads_held = False
         changes = [self.state.apply(record) for record in records]
         if self._failure is not None:
             return  # nothing reaches the file any more; the run is stopping
