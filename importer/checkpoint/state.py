@@ -15,6 +15,7 @@ from importer.checkpoint.schema import DONE, FAILED, PENDING
 from importer.checkpoint.store import Change, Contact, Entry, File, Store
 
 V = TypeVar("V")
+CACHED_ANSWERS = 4096  # per generation; two are kept
 COUNTED_AS = {DONE: "imported", PENDING: "pending", FAILED: "failed"}
 
 
@@ -27,6 +28,8 @@ class CheckpointState:
     def __init__(self, store: Store):
         self.store = store
         self.recent: dict[str, Entry] = {}
+        self._young: dict[str, Entry | None] = {}  # answers of the file, newest first
+        self._old: dict[str, Entry | None] = {}
         self.recent_files: dict[str, File] = {}
         self._contacts = store.contacts()
         self.contacts: dict[str, tuple[str, str]] = {
@@ -44,7 +47,23 @@ class CheckpointState:
 
     def entry(self, wa_id: str) -> Entry | None:
         entry = self.recent.get(wa_id)
-        return entry if entry is not None else self.store.message(wa_id)
+        if entry is not None:
+            return entry
+        for generation in (self._young, self._old):
+            if wa_id in generation:
+                return generation[wa_id]
+        found = self.store.message(wa_id)
+        self._remember(wa_id, found)
+        return found
+
+    def _remember(self, wa_id: str, entry: Entry | None) -> None:
+        """Keep the last few thousand answers: a message is asked about five times as it is
+        sent (done? pending? its fold twice, its reply's parent), the file needs to answer once.
+        Only this run writes the file, so an answer stays true until a record replaces it, and
+        `recent` (asked first) holds that record until its commit, then gives it here."""
+        if len(self._young) >= CACHED_ANSWERS:
+            self._old, self._young = self._young, {}
+        self._young[wa_id] = entry
 
     def apply(self, record: dict[str, Any]) -> Change:
         """Fold one record (an op of the journal format) in; the row it changed, to write."""
@@ -79,6 +98,7 @@ class CheckpointState:
         for table, key, row in changes:
             if table == "messages" and self.recent.get(key) is row:
                 del self.recent[key]
+                self._remember(key, row)
             elif table == "files" and self.recent_files.get(key) is row:
                 del self.recent_files[key]
 

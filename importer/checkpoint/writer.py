@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ from importer.checkpoint.access import open_for_writing, real_path
 from importer.checkpoint.state import CheckpointState
 from importer.checkpoint.store import Change, Store, write
 from importer.errors import CheckpointError
+
+# Results alone wait up to this long for an intent to share their commit: one commit per
+# created message instead of two, and a crash loses at most this much of them (a lookup each).
+RESULTS_WAIT_S = 0.05
 
 
 class Checkpoint:
@@ -27,6 +32,8 @@ class Checkpoint:
         self._db: sqlite3.Connection | None = None
         self._store: Store | None = None
         self._reads_held = True
+        self._intent_waits = asyncio.Event()  # set when a write-ahead caller waits for a commit
+        self._closing = False
         self._buffer: list[Change] = []
         self._written: asyncio.Future[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -51,6 +58,8 @@ class Checkpoint:
         Raises if a commit failed and no write-ahead caller has been told: the run would
         otherwise end as if its results were kept.
         """
+        self._closing = True
+        self._intent_waits.set()
         try:
             if self._flusher is not None:
                 await asyncio.shield(self._flusher)
@@ -87,6 +96,7 @@ class Checkpoint:
             raise self._failure
         if self._written is None:
             self._written = asyncio.get_running_loop().create_future()
+            self._intent_waits.set()
         written = self._written
         self.record(*records)
         try:
@@ -98,6 +108,11 @@ class Checkpoint:
     async def _flush(self) -> None:
         assert self._db is not None
         while self._buffer and self._failure is None:
+            if self._written is None and not self._closing:
+                # Only results so far: they ride with the next intent's commit, or soon alone.
+                self._intent_waits.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._intent_waits.wait(), RESULTS_WAIT_S)
             batch, self._buffer = self._buffer, []
             written, self._written = self._written, None
             try:
