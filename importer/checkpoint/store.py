@@ -83,7 +83,7 @@ class Store:
                     self._begin()
                 return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
-            raise CheckpointError(f"cannot read checkpoint {self._where}: {exc}") from exc
+            raise unreadable(self._where, exc) from exc
 
     def _stream(self, sql: str, *args: object) -> Iterator[Any]:
         """Rows of a long answer, a slice at a time, the lock held only while fetching."""
@@ -98,7 +98,7 @@ class Store:
                     return
                 yield from rows
         except sqlite3.Error as exc:
-            raise CheckpointError(f"cannot read checkpoint {self._where}: {exc}") from exc
+            raise unreadable(self._where, exc) from exc
 
     def message(self, wa_id: str) -> Entry | None:
         rows = self._rows(
@@ -142,6 +142,20 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def damaged(shown: Path, detail: str) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint {shown} is damaged ({detail}), so it cannot tell what may already be in "
+        f"Close; nothing more is sent. Move it aside (mv {shown} {shown}.damaged) and rerun: a "
+        "new checkpoint checks every chat against Close first, so nothing is imported twice"
+    )
+
+
+def unreadable(shown: Path, exc: sqlite3.Error) -> CheckpointError:
+    if exc.sqlite_errorname in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return damaged(shown, str(exc))
+    return CheckpointError(f"cannot read checkpoint {shown}: {exc}")
 
 
 def write(db: sqlite3.Connection, changes: Iterable[Change]) -> None:
