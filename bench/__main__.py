@@ -32,7 +32,8 @@ SCENARIOS: dict[str, Scenario] = {
     "replies": replies.run,  # 2
     "ratelimit": ratelimit.run,  # 3
     "big": big_archive.run,  # 5
-    "rerun": rerun.run,  # 6
+    "rerun": rerun.run,  # 6 at 100k
+    "rerun10m": rerun.run_10m,  # 6 at 10M: minutes to write the archive and its checkpoint
     "sustained": sustained.run,  # 7
     "streaming": streaming.run,  # 8: first create and peak RSS of a 1M first import, resumed
     "profile": hotpath.run,  # cProfile of 1 into bench/PROFILE.md

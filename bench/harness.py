@@ -21,7 +21,9 @@ from typing import Any
 import orjson
 
 from bench.archive import LOCAL_PHONE, Archive
+from importer.checkpoint import load_state
 from importer.emulator.process import EmulatorProcess
+from importer.errors import ImporterError
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 _API_KEY = "bench"  # the emulator accepts any key; this one never leaves loopback
@@ -78,7 +80,8 @@ class Watch:
     timeout_s: float = 600.0
     rss_cap_mb: float = 4_000.0  # the machine is shared: a runaway plan must not take it down
     samples: list[tuple[float, int]] = field(default_factory=list)
-    tail: Path | None = None  # a checkpoint to follow: (time, done lines) samples for `sustained`
+    tail: Path | None = None  # a checkpoint to follow: (time, done) samples for `sustained`
+    peak_rss_mb: float = 0.0  # the child's VmHWM, as last read
 
 
 def measure(command: Sequence[str], watch: Watch | None = None, *, capture: bool = False) -> Usage:
@@ -110,7 +113,10 @@ def measure(command: Sequence[str], watch: Watch | None = None, *, capture: bool
         returncode=process.returncode,
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        # ru_maxrss of a child counts the parent's RSS at fork (Linux keeps the larger of the
+        # two across exec): the bench's own 80 MB would hide a small process. VmHWM, read
+        # until it exits, is the child's own peak.
+        peak_rss_mb=watch.peak_rss_mb or usage.ru_maxrss / 1024,
         killed_because=killed[0] if killed else None,
         stdout=output,
         stderr_tail=tail,
@@ -120,32 +126,37 @@ def measure(command: Sequence[str], watch: Watch | None = None, *, capture: bool
 def _watch(
     pid: int, watch: Watch, started: float, done: threading.Event, killed: list[str]
 ) -> None:
-    offset, lines = 0, 0
     while not done.wait(0.1):
         now = time.perf_counter() - started
         if watch.tail is not None and watch.tail.exists():
-            with watch.tail.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            # Count only complete lines; a partial one is counted when its newline arrives.
-            chunk = chunk[: chunk.rfind(b"\n") + 1]
-            offset += len(chunk)
-            lines += chunk.count(b'"op":"done"')
-            watch.samples.append((now, lines))
+            watch.samples.append((now, _imported(watch.tail)))
+        watch.peak_rss_mb = max(watch.peak_rss_mb, _status_mb(pid, "VmHWM:"))
         reason = None
         if now > watch.timeout_s:
             reason = f"killed after {watch.timeout_s:.0f} s"
-        elif _rss_mb(pid) > watch.rss_cap_mb:
+        elif _status_mb(pid, "VmRSS:") > watch.rss_cap_mb:
             reason = f"killed above {watch.rss_cap_mb:.0f} MB RSS"
         if reason is not None and not killed:
             killed.append(reason)
             os.kill(pid, signal.SIGKILL)
 
 
-def _rss_mb(pid: int) -> float:
+def _imported(checkpoint: Path) -> int:
+    """How many messages the checkpoint holds as done, read as `status` reads it."""
+    try:
+        state = load_state(checkpoint)
+    except ImporterError:
+        return 0  # not created yet, or mid-creation
+    try:
+        return sum(chat["imported"] for chat in state.by_chat().values())
+    finally:
+        state.store.close()
+
+
+def _status_mb(pid: int, field: str) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except (OSError, ValueError):
         pass

@@ -151,13 +151,8 @@ def show_status(path: Path, *, as_json: bool) -> int:
     if not path.is_file():
         raise UsageError(f"no checkpoint at {path}")
     state = load_state(path)
-    by_chat: dict[str, Counter[str]] = {}
-    for wa_id in state.done:
-        by_chat.setdefault(state.chats.get(wa_id, ""), Counter())["imported"] += 1
-    for chat in state.pending.values():
-        by_chat.setdefault(chat, Counter())["pending"] += 1
-    for wa_id in state.failed:
-        by_chat.setdefault(state.chats.get(wa_id, ""), Counter())["failed"] += 1
+    by_chat = state.by_chat()
+    totals = sum(by_chat.values(), Counter[str]())
     chats = [
         {
             "chat": chat,
@@ -169,9 +164,9 @@ def show_status(path: Path, *, as_json: bool) -> int:
     ]
     if as_json:
         document = {
-            "imported": len(state.done),
-            "pending": len(state.pending),
-            "failed": len(state.failed),
+            "imported": totals["imported"],
+            "pending": totals["pending"],
+            "failed": totals["failed"],
             "chats": chats,
             "failed_messages": [
                 {"external_id": k, "reason": v} for k, v in sorted(state.failed.items())
@@ -180,8 +175,8 @@ def show_status(path: Path, *, as_json: bool) -> int:
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
     print(
-        f"{path}: imported {len(state.done)}, pending {len(state.pending)}, "
-        f"failed {len(state.failed)}"
+        f"{path}: imported {totals['imported']}, pending {totals['pending']}, "
+        f"failed {totals['failed']}"
     )
     for row in chats:
         print(

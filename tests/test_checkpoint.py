@@ -1,7 +1,8 @@
-"""The journal: any prefix of it, torn or not, loads to a consistent state; one writer only."""
+"""The checkpoint store: the journal's rules kept in SQLite, grouped commits, one writer only."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,72 +11,143 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.checkpoint import Checkpoint, load_state
-from importer.errors import CheckpointLocked
+from importer.checkpoint import Checkpoint, CheckpointState, load_state
+from importer.checkpoint.journal import JournalState
+from importer.checkpoint.schema import SQLITE_MAGIC
+from importer.checkpoint.store import write
+from importer.errors import CheckpointError, CheckpointLocked
 
 ids = st.sampled_from([f"wamid.{n}" for n in range(6)])
-records = st.one_of(
-    st.builds(lambda i: {"op": "intent", "id": i, "chat": "+1"}, ids),
+chats = st.sampled_from(["+1", "+2"])
+message_records = st.one_of(
+    st.builds(lambda i, c: {"op": "intent", "id": i, "chat": c}, ids, chats),
     st.builds(lambda i: {"op": "done", "id": i, "close": "acti_" + i}, ids),
     st.builds(lambda i: {"op": "fail", "id": i, "reason": "nope"}, ids),
+)
+records = st.one_of(
+    message_records,
+    st.builds(lambda i: {"op": "file", "sha": i, "url": "https://x/" + i, "at": 1.5}, ids),
+    st.builds(lambda i: {"op": "contact", "phone": i, "lead": "lead_" + i, "contact": "c"}, ids),
+    st.builds(lambda i: {"op": "lead", "phone": i}, ids),
+    st.builds(
+        lambda i, c: {"op": "done", "id": i, "close": "b_" + i, "sum": "f0", "chat": c}, ids, chats
+    ),
 )
 
 
 def journal(entries: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(e) + b"\n" for e in entries)
+    head = [{"op": "format", "format": "wa-close-checkpoint/1"}]
+    return b"".join(orjson.dumps(e) + b"\n" for e in head + entries)
 
 
-@settings(max_examples=200, deadline=None)
+def folded(entries: list[dict[str, Any]]) -> JournalState:
+    """The rule the journal of release 0.1 applied: what the store must say too."""
+    state = JournalState()
+    for entry in entries:
+        state.apply(entry)
+    return state
+
+
+def assert_says(state: CheckpointState, expected: JournalState) -> None:
+    assert dict(state.done) == expected.done
+    assert dict(state.sums) == expected.sums
+    assert dict(state.pending) == expected.pending
+    assert dict(state.failed) == expected.failed
+    assert dict(state.files) == expected.files
+    assert state.contacts == expected.contacts
+    assert state.lead_intents == expected.lead_intents
+    counts = {c: dict(n) for c, n in state.by_chat().items()}
+    by_chat: dict[str, dict[str, int]] = {}
+    for kind, ids_ in (("imported", expected.done), ("pending", expected.pending)):
+        for wa_id in ids_:
+            chat = by_chat.setdefault(expected.chats.get(wa_id, ""), {})
+            chat[kind] = chat.get(kind, 0) + 1
+    for wa_id in expected.failed:
+        chat = by_chat.setdefault(expected.chats.get(wa_id, ""), {})
+        chat["failed"] = chat.get("failed", 0) + 1
+    assert counts == by_chat
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(records, max_size=30))
+def test_records_say_what_the_journal_said_before_and_after_their_commit(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, Any]]
+) -> None:
+    path = tmp_path_factory.mktemp("ckpt") / "c.ckpt"
+    expected = folded(entries)
+
+    async def run() -> None:
+        checkpoint = Checkpoint(path)
+        await checkpoint.open()
+        checkpoint.record(*entries)
+        # Before the commit: answered from what was recorded.
+        assert dict(checkpoint.state.done) == expected.done
+        assert dict(checkpoint.state.pending) == expected.pending
+        await checkpoint.close()
+
+    asyncio.run(run())
+    assert_says(load_state(path), expected)
+
+
+@settings(max_examples=150, deadline=None)
 @given(st.lists(records, max_size=30), st.data())
-def test_any_prefix_loads_to_the_state_of_its_complete_records(
-    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, str]], data: st.DataObject
+def test_any_prefix_of_an_old_journal_migrates_to_the_state_of_its_complete_records(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     full = journal(entries)
     cut = data.draw(st.integers(0, len(full)))
     path = tmp_path_factory.mktemp("ckpt") / "c.ckpt"
     path.write_bytes(full[:cut])
+    complete = max(full[:cut].count(b"\n") - 1, 0)  # records after the format line
+    expected = folded(entries[:complete])
 
-    state = load_state(path)
+    assert_says(load_state(path), expected)  # read as it is, not migrated
+    assert path.read_bytes() == full[:cut]
 
-    complete = full[:cut].count(b"\n")
-    expected_done = {e["id"]: e["close"] for e in entries[:complete] if e["op"] == "done"}
-    assert state.done == expected_done
-    # Every id is in at most one of done / pending / failed.
-    assert not (set(state.done) & set(state.pending))
-    assert not (set(state.done) & set(state.failed))
-    assert not (set(state.pending) & set(state.failed))
-    for wa_id in state.pending:
-        last = [e["op"] for e in entries[:complete] if e["id"] == wa_id][-1]
-        assert last == "intent"
+    async def run() -> None:
+        checkpoint = Checkpoint(path)
+        await checkpoint.open()
+        await checkpoint.close()
 
-
-async def test_appending_after_a_torn_line_starts_a_fresh_line(tmp_path: Path) -> None:
-    path = tmp_path / "c.ckpt"
-    path.write_bytes(journal([{"op": "done", "id": "a", "close": "acti_a"}]) + b'{"op":"do')
-    checkpoint = Checkpoint(path)
-    await checkpoint.open()
-    await checkpoint.write_ahead({"op": "done", "id": "b", "close": "acti_b"})
-    await checkpoint.close()
-
-    assert load_state(path).done == {"a": "acti_a", "b": "acti_b"}
-    assert path.read_bytes().endswith(b"}\n")
+    asyncio.run(run())
+    assert path.read_bytes().startswith(SQLITE_MAGIC)  # migrated in place
+    assert sorted(p.name for p in path.parent.iterdir()) == ["c.ckpt", "c.ckpt.lock"]
+    assert_says(load_state(path), expected)
 
 
-async def test_concurrent_appends_all_reach_the_file(tmp_path: Path) -> None:
-    import asyncio
+async def test_concurrent_intents_share_commits_and_all_reach_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits = []
 
-    path = tmp_path / "c.ckpt"
-    checkpoint = Checkpoint(path)
+    def counted(*args: Any) -> None:
+        commits.append(1)
+        write(*args)
+
+    monkeypatch.setattr("importer.checkpoint.writer.write", counted)
+    checkpoint = Checkpoint(tmp_path / "c.ckpt")
     await checkpoint.open()
     await asyncio.gather(
-        *(
-            checkpoint.write_ahead({"op": "done", "id": str(n), "close": f"acti_{n}"})
-            for n in range(500)
-        )
+        *(checkpoint.write_ahead({"op": "intent", "id": str(n), "chat": "+1"}) for n in range(500))
     )
+    # Every intent is committed once write_ahead returns: readable by another process.
+    assert len(load_state(tmp_path / "c.ckpt").pending) == 500
     await checkpoint.close()
+    assert len(commits) <= 3
 
-    assert len(load_state(path).done) == 500
+
+async def test_results_are_written_without_waiting_and_reach_the_file_with_the_next_intent(
+    tmp_path: Path,
+) -> None:
+    checkpoint = Checkpoint(tmp_path / "c.ckpt")
+    await checkpoint.open()
+    for n in range(100):
+        checkpoint.record({"op": "done", "id": str(n), "close": f"acti_{n}"})
+    await checkpoint.write_ahead({"op": "intent", "id": "x", "chat": "+1"})
+    on_disk = load_state(tmp_path / "c.ckpt")
+    assert len(on_disk.done) == 100
+    assert "x" in on_disk.pending
+    await checkpoint.close()
 
 
 async def test_a_second_writer_is_refused_and_the_lock_goes_with_the_first(tmp_path: Path) -> None:
@@ -90,67 +162,68 @@ async def test_a_second_writer_is_refused_and_the_lock_goes_with_the_first(tmp_p
     await again.close()
 
 
-async def test_results_are_written_without_waiting_and_all_reach_the_file(tmp_path: Path) -> None:
-    checkpoint = Checkpoint(tmp_path / "c.ckpt")
-    await checkpoint.open()
-    for n in range(100):
-        checkpoint.record({"op": "done", "id": str(n), "close": f"acti_{n}"})
-    await checkpoint.write_ahead({"op": "intent", "id": "x", "chat": "+1"})
-    # The write-ahead record is on disk, and so is everything recorded before it.
-    on_disk = load_state(tmp_path / "c.ckpt")
-    assert len(on_disk.done) == 100
-    assert "x" in on_disk.pending
-    await checkpoint.close()
+async def test_a_symlink_to_a_held_checkpoint_is_refused_too(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    real = tmp_path / "elsewhere" / "real.ckpt"
+    alias = tmp_path / "alias.ckpt"
+    alias.symlink_to(real)
+    first = Checkpoint(real)
+    await first.open()
+    with pytest.raises(CheckpointLocked, match=r"alias\.ckpt"):
+        await Checkpoint(alias).open()
+    await first.close()
+
+    through_alias = Checkpoint(alias)
+    await through_alias.open()
+    await through_alias.write_ahead({"op": "intent", "id": "a", "chat": "+1"})
+    await through_alias.close()
+    assert alias.is_symlink()
+    assert "a" in load_state(real).pending
 
 
-more_records = st.one_of(
-    records,
-    st.builds(lambda i: {"op": "file", "sha": i, "url": "https://x/" + i, "at": 1.5}, ids),
-    st.builds(lambda i: {"op": "contact", "phone": i, "lead": "lead_" + i, "contact": "c"}, ids),
-    st.builds(lambda i: {"op": "lead", "phone": i}, ids),
-    st.builds(lambda i: {"op": "done", "id": i, "close": "acti_" + i, "sum": "f00d"}, ids),
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(more_records, max_size=40))
-def test_a_snapshot_loads_back_into_the_same_state(
-    tmp_path_factory: pytest.TempPathFactory, entries: list[dict[str, Any]]
+async def test_status_reads_a_live_checkpoint_without_its_lock_and_sees_each_commit(
+    tmp_path: Path,
 ) -> None:
-    folder = tmp_path_factory.mktemp("ckpt")
-    (folder / "journal").write_bytes(journal(entries))
-    state = load_state(folder / "journal")
-    (folder / "snapshot").write_bytes(journal(list(state.snapshot())))
-
-    again = load_state(folder / "snapshot")
-
-    assert again == state
-    assert again.facts() + 1 == len(list(state.snapshot()))
-
-
-async def test_opening_a_long_journal_compacts_it_and_keeps_every_fact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import importer.checkpoint
-
-    monkeypatch.setattr(importer.checkpoint, "COMPACT_AFTER", 100)
     path = tmp_path / "c.ckpt"
-    pairs: list[dict[str, Any]] = []
-    for n in range(200):
-        pairs += [
-            {"op": "intent", "id": str(n), "chat": "+1"},
-            {"op": "done", "id": str(n), "close": f"acti_{n}", "sum": "ab"},
-        ]
-    path.write_bytes(journal(pairs) + b'{"op":"do')  # and a torn tail
-    before = load_state(path)
-
     checkpoint = Checkpoint(path)
     await checkpoint.open()
-    await checkpoint.write_ahead({"op": "intent", "id": "new", "chat": "+2"})
+    await checkpoint.write_ahead({"op": "intent", "id": "a", "chat": "+1"})
+    assert dict(load_state(path).pending) == {"a": "+1"}  # no CheckpointLocked
+    checkpoint.record({"op": "done", "id": "a", "close": "acti_a"})
+    await checkpoint.write_ahead({"op": "intent", "id": "b", "chat": "+1"})
+    assert load_state(path).by_chat() == {"+1": {"imported": 1, "pending": 1}}
     await checkpoint.close()
 
-    lines = path.read_bytes().splitlines()
-    assert len(lines) == 1 + 200 + 1  # format, one line per message, the new intent
-    after = load_state(path)
-    assert (after.done, after.sums, after.chats.get("7")) == (before.done, before.sums, "+1")
-    assert after.pending == {"new": "+2"}
+
+def test_reading_a_closed_checkpoint_writes_nothing_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+
+    async def run() -> None:
+        checkpoint = Checkpoint(path)
+        await checkpoint.open()
+        checkpoint.record({"op": "done", "id": "a", "close": "acti_a"})
+        await checkpoint.close()
+
+    asyncio.run(run())
+    before = path.read_bytes(), path.stat().st_mtime_ns
+
+    assert dict(load_state(path).done) == {"a": "acti_a"}
+
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.ckpt", "c.ckpt.lock"]
+
+
+async def test_a_checkpoint_of_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "c.ckpt"
+    checkpoint = Checkpoint(path)
+    await checkpoint.open()
+    await checkpoint.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    before = path.read_bytes()
+
+    with pytest.raises(CheckpointError, match="newer release"):
+        await Checkpoint(path).open()
+    assert path.read_bytes() == before

@@ -187,3 +187,6 @@ def test_a_journal_that_cannot_be_written_stops_the_run_with_exit_1_and_a_report
         assert 0 < report["created"] < len(rows)
         # Nothing more was sent once the journal failed: at most what was in flight landed.
         assert created(emulator) <= report["created"] + 6
+        # Room again: the rerun finishes, and what the failed run sent is there once.
+        assert start_run(emulator, tmp_path).wait(120) == 0
+        assert_exactly_once(emulator, rows)

@@ -98,10 +98,13 @@ async def test_pending_intents_are_looked_up_before_anything_is_resent(
         settings = config(emu, tmp_path, tmp_path / "chat.jsonl")
         await run_import(settings)
         # As if the process died after sending but before journaling the answers: the journal
-        # keeps only the intents, and its last line is torn.
-        journal = settings.checkpoint.read_bytes().splitlines(keepends=True)
-        kept = [line for line in journal if b'"op":"done"' not in line]
-        settings.checkpoint.write_bytes(b"".join(kept) + b'{"op":"done","id":"wam')
+        # (as release 0.1 wrote it, migrated on open) keeps only the intents, its last line torn.
+        intents = [{"op": "intent", "id": row["id"], "chat": row["remote_phone"]} for row in rows]
+        journal = [{"op": "format", "format": "wa-close-checkpoint/1"}, *intents]
+        settings.checkpoint.unlink()
+        settings.checkpoint.write_bytes(
+            b"".join(orjson.dumps(r) + b"\n" for r in journal) + b'{"op":"done","id":"wam'
+        )
         creates = emu.state.requests("POST", "whatsapp_messages")
 
         report = await run_import(settings)

@@ -1,0 +1,183 @@
+"""Rows in and out of the checkpoint's SQLite file: one keyed read per question, batched writes."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from importer.checkpoint.schema import DONE
+from importer.errors import CheckpointError
+
+
+class Entry(NamedTuple):
+    """What the checkpoint knows of one WhatsApp id."""
+
+    state: int  # schema.PENDING, DONE or FAILED
+    chat: str
+    close: str | None = None
+    sum: str | None = None
+    reason: str | None = None
+
+
+class Contact(NamedTuple):
+    lead: str | None  # None while only the intent to create a lead is known
+    contact: str | None
+    intended: bool
+
+
+HELD_READS = 1000
+File = tuple[str, float]  # download URL, uploaded at (epoch seconds)
+Change = tuple[str, str, Any]  # table, key, the row it now holds (Entry, Contact or File)
+
+_WRITES = {
+    "messages": "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wa_id) DO UPDATE "
+    "SET state = excluded.state, chat = excluded.chat, close_id = excluded.close_id, "
+    "sum = excluded.sum, reason = excluded.reason",
+    "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
+    "contacts": "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?)",
+}
+
+
+class Store:
+    """Reads through one connection, shared by the event loop and the planning thread.
+
+    Until the first write (while a run plans, and always for `status` and `--dry-run`) reads
+    share read transactions of HELD_READS reads each: a keyed read then costs ~4 µs instead of
+    ~12, the file's lock taken once per group; between groups a run starting beside a long
+    `--dry-run` gets its turn. Once the run writes, each read is its own transaction again, so
+    it sees every commit and never holds the WAL back from its reset.
+    """
+
+    def __init__(self, db: sqlite3.Connection, where: Path):
+        self._db = db
+        self._where = where
+        self._lock = threading.Lock()
+        self._holding = True
+        self._held_reads = 0
+
+    def stop_holding(self) -> None:
+        """From now on, read what each commit made (called before the first write)."""
+        with self._lock:
+            self._holding = False
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
+    def _begin(self) -> None:
+        if not self._holding:
+            return
+        self._held_reads += 1
+        if self._held_reads >= HELD_READS and self._db.in_transaction:
+            self._db.execute("COMMIT")
+            self._held_reads = 0
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+
+    def _rows(self, sql: str, *args: object, hold: bool = True) -> list[Any]:
+        try:
+            with self._lock:
+                if hold:
+                    self._begin()
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise unreadable(self._where, exc) from exc
+
+    def _stream(self, sql: str, *args: object) -> Iterator[Any]:
+        """Rows of a long answer, a slice at a time, the lock held only while fetching."""
+        try:
+            with self._lock:
+                self._begin()
+                cursor = self._db.execute(sql, args)
+            while True:
+                with self._lock:
+                    rows = cursor.fetchmany(1000)
+                if not rows:
+                    return
+                yield from rows
+        except sqlite3.Error as exc:
+            raise unreadable(self._where, exc) from exc
+
+    def message(self, wa_id: str) -> Entry | None:
+        rows = self._rows(
+            "SELECT state, chat, close_id, sum, reason FROM messages WHERE wa_id = ?", wa_id
+        )
+        return Entry(*rows[0]) if rows else None
+
+    def messages(self, state: int) -> Iterator[tuple[str, Entry]]:
+        sql = "SELECT wa_id, state, chat, close_id, sum, reason FROM messages WHERE state = ?"
+        if state != DONE:  # the index of unsettled ids serves a query that repeats its condition
+            sql += f" AND state != {DONE}"
+        for wa_id, *row in self._stream(sql, state):
+            yield wa_id, Entry(*row)
+
+    def has_messages(self) -> bool:
+        return bool(self._rows("SELECT EXISTS (SELECT 1 FROM messages)")[0][0])
+
+    def chat_counts(self) -> list[tuple[str, int, int]]:
+        return self._rows("SELECT chat, state, n FROM chat_counts WHERE n > 0")
+
+    def file(self, sha: str) -> File | None:
+        rows = self._rows("SELECT url, at FROM files WHERE sha = ?", sha)
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def files(self) -> Iterator[tuple[str, File]]:
+        for sha, url, at in self._stream("SELECT sha, url, at FROM files"):
+            yield sha, (url, at)
+
+    def contacts(self) -> dict[str, Contact]:
+        rows = self._rows("SELECT phone, lead, contact, lead_intended FROM contacts")
+        return {
+            phone: Contact(lead, contact, bool(intended)) for phone, lead, contact, intended in rows
+        }
+
+    def damage(self) -> str | None:
+        """What `PRAGMA quick_check` finds wrong with the file, or None."""
+        # Outside a held transaction: the file may change journal mode right after.
+        found = [row[0] for row in self._rows("PRAGMA quick_check", hold=False)]
+        return None if found == ["ok"] else "; ".join(found[:3])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def damaged(shown: Path, detail: str) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint {shown} is damaged ({detail}), so it cannot tell what may already be in "
+        f"Close; nothing more is sent. Move it aside (mv {shown} {shown}.damaged) and rerun: a "
+        "new checkpoint checks every chat against Close first, so nothing is imported twice"
+    )
+
+
+def unreadable(shown: Path, exc: sqlite3.Error) -> CheckpointError:
+    if exc.sqlite_errorname in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return damaged(shown, str(exc))
+    return CheckpointError(f"cannot read checkpoint {shown}: {exc}")
+
+
+def write(db: sqlite3.Connection, changes: Iterable[Change]) -> None:
+    """Write `changes` in one transaction: all of them, or (raising) none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        by_table: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _WRITES}
+        for n, (table, key, row) in enumerate(changes, start=1):
+            by_table[table].append((key, *row))
+            if n % 10_000 == 0:  # a migration or a bulk load writes millions: stay flat
+                _flush(db, by_table)
+        _flush(db, by_table)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):  # a full disk may refuse the rollback too
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        raise
+
+
+def _flush(db: sqlite3.Connection, by_table: dict[str, list[tuple[Any, ...]]]) -> None:
+    for table, rows in by_table.items():
+        if rows:
+            db.executemany(_WRITES[table], rows)
+            rows.clear()
