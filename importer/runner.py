@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -130,7 +131,7 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
     resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
-    planner = Planner(config.read, config.window)
+    planner = Planner(config.read, config.window, known=state.done.__contains__)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
     items = stop.until_stopped(read_sources(list(config.sources), config.read))
@@ -172,14 +173,20 @@ async def _import_stream(
 ) -> None:
     assert config.api_key is not None
     reconcile = checkpoint.is_new if config.send.reconcile is None else config.send.reconcile
-    async with Transport(
-        config.base_url,
-        config.api_key,
-        concurrency=config.send.concurrency,
-        retry=config.retry,
-    ) as transport:
+    async with (
+        Transport(
+            config.base_url,
+            config.api_key,
+            concurrency=config.send.concurrency,
+            retry=config.retry,
+        ) as transport,
+        contextlib.AsyncExitStack() as stack,
+    ):
         api = CloseAPI(transport)
-        planner = Planner(config.read, config.window, amends=True)
+        # The reading thread's own view of the checkpoint: what it holds needs no index entry.
+        known = load_state(config.checkpoint)
+        stack.callback(known.store.close)
+        planner = Planner(config.read, config.window, amends=True, known=known.done.__contains__)
         resolver = ContactResolver(
             config.mapping,
             config.defaults,

@@ -102,7 +102,14 @@ def test_a_coexistence_log_imports_every_message_once_named_by_the_address_book(
     assert (report["created"], report["failed"], report["rejected"]) == (len(log.expected()), 0, 0)
 
     again, rerun = cli_import(close_server, tmp_path, source, "--create-missing")
-    assert (again, rerun["created"], rerun["skipped"]) == (0, 0, len(log.expected()))
+    assert (again, rerun["created"]) == (0, 0)
+    # Every copy read is accounted for once: a rerun keeps no index of what the checkpoint
+    # holds, so a copy of an imported message counts as already imported, not as a duplicate.
+    copies = report["skipped_by_kind"]["duplicate"]
+    assert (
+        rerun["skipped"] + rerun["skipped_by_kind"].get("duplicate", 0)
+        == len(log.expected()) + copies
+    )
     assert_imported(close_server, log.expected())
 
 
