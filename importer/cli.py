@@ -16,11 +16,11 @@ from typing import Any
 from importer import __version__, clock
 from importer.close.trust import check_base_url
 from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
-from importer.errors import AuthRefused, CheckpointError, CloseError, UsageError
+from importer.errors import AuthRefused, CheckpointError, ImporterError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
 from importer.plan import Window
-from importer.report import Report
+from importer.report import Report, printable
 from importer.runner import DEFAULT_CHECKPOINT, RunConfig
 from importer.sources.options import ReadOptions
 
@@ -51,15 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         command: int = namespace.handler(namespace)
         sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
-    except UsageError as exc:
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CheckpointError as exc:
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CloseError as exc:  # outside `run` (inspect's lookups), which reports its own
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, AuthRefused) else EXIT_FAILED
+    except ImporterError as exc:
+        print(f"wa-close-import: error: {printable(str(exc))}", file=sys.stderr)
+        return exit_for(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -67,7 +61,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`inspect | head -1`): there is nobody left to tell.
         _silence_output()
         return EXIT_OK
+    except OSError as exc:  # a file or port the checks before could not foresee
+        print(f"wa-close-import: error: {printable(_describe_os_error(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     return command
+
+
+def exit_for(exc: ImporterError) -> int:
+    """interface.md's status for an error that ended a command: 2 when the user must change
+    something before anything can work (usage, checkpoint, the key), 1 otherwise."""
+    if isinstance(exc, UsageError | CheckpointError | AuthRefused):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def _describe_os_error(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def _silence_output() -> None:
@@ -359,6 +369,8 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
     check_base_url(ns.base_url)
+    if ns.report is not None and not ns.report.parent.is_dir():
+        raise UsageError(f"--report {ns.report}: no folder {ns.report.parent} to write it in")
     mapping = _mapping(ns)
     read = _read_options(ns, mapping)
     if read.local_phone is None:
@@ -417,7 +429,6 @@ def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
 
 def _text_exports_need_local_phone(sources: list[Path]) -> None:
     """Said once, before anything is read: no message of a text export could be imported."""
-    from importer.report import printable
     from importer.sources.container import check_source, first_text_export
 
     for path in sources:

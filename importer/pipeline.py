@@ -24,14 +24,21 @@ from typing import Any
 from importer.checkpoint import Checkpoint, CheckpointState
 from importer.close.api import CloseAPI
 from importer.close.once import create_once
-from importer.contacts import ContactResolver, Unresolved
-from importer.errors import AuthRefused, CheckpointError, Rejected, Unavailable, Untrusted
+from importer.contacts import ContactResolver
+from importer.errors import (
+    AuthRefused,
+    BlobError,
+    CheckpointError,
+    Rejected,
+    Unavailable,
+    Unresolved,
+    Untrusted,
+)
 from importer.model import Message, Problem
 from importer.plan import Planned
 from importer.report import Report
 from importer.schedule import Scheduler
 from importer.single_flight import SingleFlight
-from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
 
 
