@@ -87,13 +87,10 @@ class Importer:
         self._options = options
         self._report = report
         self._on_progress = on_progress
-        self._uploads = Uploads(api, checkpoint, self._count_upload)
+        self._uploads = Uploads(api, checkpoint, report.attachment)
         self._reconciled: SingleFlight[str, None] = SingleFlight()
         self._scheduler: Scheduler | None = None
         self.stopping = asyncio.Event()
-
-    def _count_upload(self) -> None:
-        self._report.attachments_uploaded += 1
 
     async def run(self, batches: AsyncIterable[list[Planned]], spill_dir: Path) -> None:
         """Send what `batches` streams in: what the checkpoint holds is an edit to sync (the
@@ -118,7 +115,7 @@ class Importer:
         elif self._options.sync_edits:
             await self._update(p)
         else:  # reconciling found it in Close while it waited
-            self._report.skipped += 1
+            self._report.count("skipped", p.remote_phone)
             self._on_progress()
 
     def _halt(self, exc: AuthRefused | Unavailable | Untrusted) -> None:
@@ -156,7 +153,8 @@ class Importer:
             self.stop(f"{exc}: nothing more is sent until it can be written")
         except Exception as exc:  # a bug, or an answer Close never gives: stop, don't guess
             log.debug("unexpected failure importing %s", p.external_id, exc_info=True)
-            self._report.fail(_problem(p, f"internal error: {type(exc).__name__}: {exc}"))
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self._report.fail(_problem(p, reason), p.remote_phone)
             self.stop("stopped by an internal error; the checkpoint is consistent: rerun")
         finally:
             self._on_progress()
@@ -170,7 +168,7 @@ class Importer:
             if self._options.reconcile:
                 await self._reconcile(lead_id)
                 if p.external_id in self._checkpoint.state.done:
-                    self._report.skipped += 1
+                    self._report.count("skipped", p.remote_phone)
                     return
             attachments = [await self._uploads.attachment(a) for a in message.attachments]
             response_to = await self._parent_id(p)
@@ -180,7 +178,7 @@ class Importer:
             self._fail(p, str(exc))
             return
         except BlobError as exc:
-            self._report.reject(_problem(p, str(exc)))
+            self._report.reject(_problem(p, str(exc)), p.remote_phone)
             return
         except _CreateRefused as exc:
             self._fail(p, f"Close refused it: {exc}", rejected=True, answered=True)
@@ -196,10 +194,7 @@ class Importer:
             self._fail(p, f"not imported: {exc}")
             self._halt(exc)
             raise _Stop from None
-        if activity_id is None:
-            self._report.skipped += 1
-        else:
-            self._report.created += 1
+        self._report.count("skipped" if activity_id is None else "created", p.remote_phone)
 
     async def _update(self, p: Planned) -> None:
         """PUT the new text and attachments of a message that changed since its import."""
@@ -222,7 +217,7 @@ class Importer:
         self._checkpoint.record(
             {"op": "done", "id": p.external_id, "close": close_id, "sum": fingerprint(p.message)}
         )
-        self._report.updated += 1
+        self._report.count("updated", p.remote_phone)
 
     async def _reconcile(self, lead_id: str) -> None:
         """Learn once per lead which of this run's messages Close already holds."""
@@ -332,7 +327,9 @@ class Importer:
             )
         else:
             reason += " (it may have reached Close: the next run looks it up before resending)"
-        (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
+        (self._report.reject if rejected else self._report.fail)(
+            _problem(p, reason), p.remote_phone
+        )
 
 
 def is_changed(state: CheckpointState, p: Planned) -> bool:

@@ -64,9 +64,10 @@ class PlanStream:
         state: CheckpointState,
         planner: Planner,
         amend: Callable[[Planned], bool],
+        not_needed: Callable[[Planned], None],
     ):
         self.planner = planner
-        self.not_needed = 0
+        self._not_needed = not_needed  # in Close already (the checkpoint holds it)
         self.finished = False  # every source was read to its end
         self._needed = needed(config, state)
         self._amend = amend
@@ -86,7 +87,7 @@ class PlanStream:
                         at[p.external_id] = len(kept)
                         kept.append(p)
                     else:
-                        self.not_needed += 1
+                        self._not_needed(p)
                 elif (i := at.get(p.external_id)) is not None:
                     kept[i] = amended(kept[i], p)
                 else:
@@ -136,18 +137,19 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     items = stop.until_stopped(read_sources(list(config.sources), config.read))
     for p in planner.messages(items):
         if p.external_id in state.done:
-            report.skipped += 1
+            report.count("skipped", p.remote_phone)
             continue
-        report.created += 1
+        report.count("created", p.remote_phone)
         for attachment in p.message.attachments:
-            files.add((str(attachment.blob.container), attachment.blob.member))
+            file = (str(attachment.blob.container), attachment.blob.member)
+            report.attachment(attachment.blob.size, uploaded=file not in files)
+            files.add(file)
         message = p.message
         offline = resolver.resolve_offline(p.remote_phone, message.lead_id, message.contact_id)
         if offline is None and p.remote_phone not in unmapped:
             unmapped.add(p.remote_phone)
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
-    report.attachments_uploaded = len(files)
     _tally(report, planner.problems, planner.skipped, planner.notes)
 
 
@@ -198,7 +200,13 @@ async def _import_stream(
             report=report,
             on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
         )
-        plan = PlanStream(config, checkpoint.state, planner, importer.amend)
+        plan = PlanStream(
+            config,
+            checkpoint.state,
+            planner,
+            importer.amend,
+            lambda p: report.count("skipped", p.remote_phone),
+        )
 
         def on_stop(reason: str) -> None:
             importer.stop(reason, interrupted=True)
@@ -211,6 +219,7 @@ async def _import_stream(
             if bar is not None:
                 bar.close()
             report.requests = transport.counts["requests"]
+            report.rate_limited = transport.counts["rate_limited"]
+            report.retries = transport.counts["retries"]
             report.reading_stopped = not plan.finished
             _tally(report, planner.problems, planner.skipped, planner.notes)
-            report.skipped += plan.not_needed
