@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import sys
 import tomllib
@@ -293,7 +294,15 @@ def _add_sending(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--status-every",
+        type=float,
+        default=5.0,
+        metavar="MINUTES",
+        help="when stderr is not a terminal (cron, systemd): a line of where the run stands "
+        "this often (default 5; 0: never)",
+    )
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
@@ -366,6 +375,8 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("an API key is needed: pass --api-key or set CLOSE_API_KEY")
     if ns.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if not ns.status_every >= 0:
+        raise UsageError("--status-every must be 0 (never) or more minutes")
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
     check_base_url(ns.base_url)
@@ -394,6 +405,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         lookup=LookupOptions(pick_first=ns.pick == "first", create_missing=ns.create_missing),
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
+        status_every_s=ns.status_every * 60 or math.inf,
     )
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
 import orjson
-from tqdm import tqdm
 
 from importer.model import Problem
 
@@ -50,6 +49,7 @@ class Report:
     rate_limited: int = 0  # answers 429: the request waited for Close's window and went again
     retries: int = 0  # requests sent again after a transient failure (timeout, 5xx, cut)
     chats: dict[str, ChatCounts] = field(default_factory=dict)
+    shown_problems: int = 0  # the first problems, already printed one a line while it ran
     stopped_because: str | None = None
     interrupted: bool = False
     reading_stopped: bool = False  # stopped before the sources were read to their end
@@ -178,12 +178,16 @@ class Report:
         return lines
 
     def print(self, out: TextIO | None = None, max_problems: int = 20) -> None:
+        """Problems (those not shown while it ran, up to `max_problems` in all), the summary,
+        the chats, and why it stopped."""
         out = out or sys.stderr
-        lines = problem_lines(self.problems)
-        for line in lines[:max_problems]:
+        rest = self.problems[self.shown_problems :]
+        lines = problem_lines(rest)
+        room = max(0, max_problems - self.shown_problems)
+        for line in lines[:room]:
             print(line, file=out)
-        if len(lines) > max_problems:
-            more = sum(group.count for group in group_problems(self.problems)[max_problems:])
+        if len(lines) > room:
+            more = sum(group.count for group in group_problems(rest)[room:])
             print(f"... and {more} more problems (see --report)", file=out)
         print(printable(self.summary()), file=out)
         for line in self.chat_lines():
@@ -269,10 +273,3 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "reason": problem.reason,
         "note": problem.note,  # the message is in Close all the same
     }
-
-
-def progress(total: int | None, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
-    """A progress bar on stderr, only for a person watching a terminal (None: a counter)."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-    return tqdm(total=total, desc=description, unit="msg", file=sys.stderr, dynamic_ncols=True)

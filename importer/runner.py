@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,8 @@ from importer.feed import ThreadFeed
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Planned, Planner, Window, amended
-from importer.report import Report, progress
+from importer.progress import RunProgress
+from importer.report import Report
 from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
@@ -40,6 +42,7 @@ class RunConfig:
     lookup: LookupOptions = field(default_factory=LookupOptions)
     dry_run: bool = False
     show_progress: bool = True
+    status_every_s: float = 300.0  # stderr not a terminal: a line of where it stands this often
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -191,14 +194,20 @@ async def _import_stream(
             options=replace(config.lookup, retry=config.retry),
             name_of=planner.name_of,
         )
-        bar = progress(None, config.show_progress)
+        shown = RunProgress(
+            report,
+            transport.counts,
+            transport.limits,
+            stream=sys.stderr,
+            bars=config.show_progress,
+            every_s=config.status_every_s,
+        )
         importer = Importer(
             api,
             checkpoint,
             contacts=resolver,
             options=replace(config.send, reconcile=reconcile),
             report=report,
-            on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
         )
         plan = PlanStream(
             config,
@@ -213,13 +222,11 @@ async def _import_stream(
             plan.stop()
 
         stop.on_stop(on_stop)
+        watching = asyncio.create_task(shown.watch())
         try:
             await importer.run(plan, spill_dir=config.checkpoint.parent)
         finally:
-            if bar is not None:
-                bar.close()
-            report.requests = transport.counts["requests"]
-            report.rate_limited = transport.counts["rate_limited"]
-            report.retries = transport.counts["retries"]
+            watching.cancel()
+            shown.close()  # the transport's counts into the report, and the bars off the screen
             report.reading_stopped = not plan.finished
             _tally(report, planner.problems, planner.skipped, planner.notes)
