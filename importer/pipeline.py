@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,14 +79,12 @@ class Importer:
         contacts: ContactResolver,
         options: SendOptions,
         report: Report,
-        on_progress: Callable[[], None] = lambda: None,
     ):
         self._api = api
         self._checkpoint = checkpoint
         self._contacts = contacts
         self._options = options
         self._report = report
-        self._on_progress = on_progress
         self._uploads = Uploads(api, checkpoint, report.attachment)
         self._reconciled: SingleFlight[str, None] = SingleFlight()
         self._scheduler: Scheduler | None = None
@@ -116,7 +114,6 @@ class Importer:
             await self._update(p)
         else:  # reconciling found it in Close while it waited
             self._report.count("skipped", p.remote_phone)
-            self._on_progress()
 
     def _halt(self, exc: AuthRefused | Unavailable | Untrusted) -> None:
         """End the run for a failure no other message can escape."""
@@ -156,8 +153,6 @@ class Importer:
             reason = f"internal error: {type(exc).__name__}: {exc}"
             self._report.fail(_problem(p, reason), p.remote_phone)
             self.stop("stopped by an internal error; the checkpoint is consistent: rerun")
-        finally:
-            self._on_progress()
 
     async def _import_one(self, p: Planned) -> None:
         message = p.message
@@ -212,8 +207,6 @@ class Importer:
         except (AuthRefused, Untrusted) as exc:
             self._halt(exc)
             return
-        finally:
-            self._on_progress()
         self._checkpoint.record(
             {"op": "done", "id": p.external_id, "close": close_id, "sum": fingerprint(p.message)}
         )
