@@ -117,12 +117,30 @@ def _read_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
         raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config {path}: {exc}") from exc
-    known = {action.dest for action in parser._actions}
+    actions = {action.dest: action for action in parser._actions}
     values = {key.replace("-", "_"): value for key, value in data.items()}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - set(actions))
     if unknown:
         raise UsageError(f"config {path}: unknown key(s): {', '.join(unknown)}")
+    for key, value in values.items():
+        wrong = _wrong_config_value(actions[key], value)
+        if wrong:
+            raise UsageError(f"config {path}: {key} = {value!r}: {wrong}")
     return values
+
+
+def _wrong_config_value(action: argparse.Action, value: Any) -> str | None:
+    """What is wrong with a config file's value, which argparse does not check as it does a
+    flag's (a string is still converted by the action's type when it is parsed)."""
+    if action.nargs == 0 and not isinstance(value, bool):  # a switch: --dry-run, --reconcile
+        return "expected true or false"
+    if action.choices is not None and value not in action.choices:
+        return f"expected one of {', '.join(map(repr, action.choices))}"
+    if action.type in (int, float) and not isinstance(value, str):
+        numbers = (int,) if action.type is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, numbers):
+            return "expected a whole number" if action.type is int else "expected a number"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
