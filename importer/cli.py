@@ -365,6 +365,8 @@ def _cmd_rehearse(ns: argparse.Namespace) -> int:
 def _cmd_inspect(ns: argparse.Namespace) -> int:
     from importer.inspection import inspect_sources
 
+    if ns.mapping_template is not None:
+        _check_writable("--mapping-template", ns.mapping_template)
     mapping = _mapping(ns)
     options = _read_options(ns, mapping)
     lookup = None
@@ -398,8 +400,8 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
     check_base_url(ns.base_url)
-    if ns.report is not None and not ns.report.parent.is_dir():
-        raise UsageError(f"--report {ns.report}: no folder {ns.report.parent} to write it in")
+    if ns.report is not None:
+        _check_writable("--report", ns.report)
     mapping = _mapping(ns)
     read = _read_options(ns, mapping)
     if read.local_phone is None:
@@ -425,6 +427,14 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         show_progress=not ns.no_progress,
         status_every_s=ns.status_every * 60 or math.inf,
     )
+
+
+def _check_writable(flag: str, path: Path) -> None:
+    """A file to write at the end, checked at the start: a run must not end without it."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: a folder, not a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: no folder {path.parent} to write it in")
 
 
 def _region(ns: argparse.Namespace) -> str | None:

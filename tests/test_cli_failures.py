@@ -128,6 +128,16 @@ def test_a_report_nowhere_to_write_is_a_usage_error_before_sending(
     status, err = one_line_failure(capsys, *args)
     assert status == 2 and "no folder" in err
     assert not (tmp_path / "c.ckpt").exists()
+    status, err = one_line_failure(capsys, *args[:-1], tmp_path)
+    assert status == 2 and "a folder, not a file" in err
+
+
+def test_a_mapping_template_nowhere_to_write_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args: list[str | Path] = ["inspect", SAMPLES, "--mapping-template", tmp_path / "no" / "x.csv"]
+    status, err = one_line_failure(capsys, *args)
+    assert status == 2 and "no folder" in err
 
 
 def test_rehearse_on_a_port_in_use_is_one_line(
