@@ -168,9 +168,10 @@ class Report:
 
     def chat_lines(self) -> list[str]:
         """A line per chat: what it created, skipped, failed."""
+        verb = "would create" if self.dry_run else "created"
         lines = []
         for chat, c in sorted(self.chats.items()):
-            said = f"  {chat}: created {c.created}"
+            said = f"  {chat}: {verb} {c.created}"
             said += f", updated {c.updated}" if c.updated else ""
             said += f", already imported {c.skipped}, failed {c.failed}"
             said += f", rejected {c.rejected}" if c.rejected else ""

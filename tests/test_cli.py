@@ -55,10 +55,13 @@ def test_a_config_value_of_the_wrong_kind_is_one_line_and_a_usage_error(
     assert said in err and "Traceback" not in err
 
 
-def test_the_readme_scheduled_run_config_keys_are_accepted(tmp_path: Path) -> None:
+def test_the_readme_scheduled_run_config_keys_are_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "import.toml"
     config.write_text('local-phone = "+14155550100"\nstatus-every = 10\nno-progress = true\n')
     report = tmp_path / "r.json"
     args = ["run", str(SAMPLES), "--dry-run", "--config", str(config), "--report", str(report)]
     assert main([*args, "--checkpoint", str(tmp_path / "c.ckpt")]) == 0
     assert orjson.loads(report.read_bytes())["created"] == 10
+    assert "  +16505550123: would create 6, already imported 0" in capsys.readouterr().err
