@@ -9,6 +9,7 @@ far every `every_s` seconds. Both read the report as it fills; nothing in the pi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from typing import Any, TextIO
@@ -49,10 +50,13 @@ class RunProgress:
             self._messages = self._bar("messages", "msg", scale=False)
 
     async def watch(self) -> None:
-        """Refresh until cancelled."""
+        """Refresh until cancelled, or until stderr is gone (a closed pipe: nobody is reading)."""
         while True:
             await asyncio.sleep(TICK_S)
-            self.refresh()
+            try:
+                self.refresh()
+            except OSError:
+                return
 
     def refresh(self, *, say: bool = True) -> None:
         """The transport's counts into the report; the bars, or a line if one is due."""
@@ -79,13 +83,17 @@ class RunProgress:
             self._bytes.update(report.attachment_bytes_uploaded - self._bytes.n)
 
     def close(self) -> None:
-        """The last figures, then the bars off the screen: the summary follows."""
-        self.refresh(say=False)
-        if self._messages is not None:
-            self._messages.set_postfix_str("", refresh=False)  # nothing is waiting any more
-        for bar in (self._messages, self._bytes):
-            if bar is not None:
-                bar.close()
+        """The last figures, then the bars off the screen: the summary follows.
+
+        A stderr gone (a closed pipe) is no failure of the run: the report still gets written.
+        """
+        with contextlib.suppress(OSError):
+            self.refresh(say=False)
+            if self._messages is not None:
+                self._messages.set_postfix_str("", refresh=False)  # nothing is waiting any more
+            for bar in (self._messages, self._bytes):
+                if bar is not None:
+                    bar.close()
 
     def _bar(self, description: str, unit: str, *, scale: bool) -> tqdm[Any]:
         return tqdm(
