@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from importer.close.ratelimit import RateLimits
 from importer.report import Report, problem_lines
+from importer.sources.meter import ReadMeter
 
 MAX_LIVE_PROBLEMS = 20
 TICK_S = 0.25
@@ -35,6 +36,7 @@ class RunProgress:
         stream: TextIO,
         bars: bool,
         every_s: float,
+        meter: ReadMeter | None = None,
     ):
         self._report = report
         self._counts = counts
@@ -46,8 +48,12 @@ class RunProgress:
         self._bars = bars and stream.isatty()
         self._messages: tqdm[Any] | None = None
         self._bytes: tqdm[Any] | None = None
+        self._meter = meter
+        self._read: tqdm[Any] | None = None  # the sources' bytes read: the ETA
         if self._bars:
             self._messages = self._bar("messages", "msg", scale=False)
+            if meter is not None and meter.total:
+                self._read = self._bar("sources read", "B", scale=True, total=meter.total)
 
     async def watch(self) -> None:
         """Refresh until cancelled, or until stderr is gone (a closed pipe: nobody is reading)."""
@@ -81,6 +87,8 @@ class RunProgress:
             self._bytes = self._bar("attachments", "B", scale=True)
         if self._bytes is not None:
             self._bytes.update(report.attachment_bytes_uploaded - self._bytes.n)
+        if self._read is not None and self._meter is not None:
+            self._read.update(min(self._meter.read, self._meter.total) - self._read.n)
 
     def close(self) -> None:
         """The last figures, then the bars off the screen: the summary follows.
@@ -91,12 +99,15 @@ class RunProgress:
             self.refresh(say=False)
             if self._messages is not None:
                 self._messages.set_postfix_str("", refresh=False)  # nothing is waiting any more
-            for bar in (self._messages, self._bytes):
+            for bar in (self._messages, self._read, self._bytes):
                 if bar is not None:
                     bar.close()
 
-    def _bar(self, description: str, unit: str, *, scale: bool) -> tqdm[Any]:
+    def _bar(
+        self, description: str, unit: str, *, scale: bool, total: int | None = None
+    ) -> tqdm[Any]:
         return tqdm(
+            total=total,
             desc=description,
             unit=unit,
             unit_scale=scale,

@@ -23,6 +23,7 @@ from importer.progress import RunProgress
 from importer.report import Report
 from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
+from importer.sources.meter import ReadMeter
 from importer.sources.options import ReadOptions
 
 DEFAULT_CHECKPOINT = Path("wa-close-import.ckpt")
@@ -74,7 +75,8 @@ class PlanStream:
         self.finished = False  # every source was read to its end
         self._needed = needed(config, state)
         self._amend = amend
-        items = read_sources(list(config.sources), config.read)
+        self.meter = ReadMeter(config.sources)
+        items = read_sources(list(config.sources), config.read, self.meter)
         self._feed = ThreadFeed(self.planner.messages(items))
 
     def stop(self) -> None:
@@ -194,14 +196,6 @@ async def _import_stream(
             options=replace(config.lookup, retry=config.retry),
             name_of=planner.name_of,
         )
-        shown = RunProgress(
-            report,
-            transport.counts,
-            transport.limits,
-            stream=sys.stderr,
-            bars=config.show_progress,
-            every_s=config.status_every_s,
-        )
         importer = Importer(
             api,
             checkpoint,
@@ -215,6 +209,15 @@ async def _import_stream(
             planner,
             importer.amend,
             lambda p: report.count("skipped", p.remote_phone),
+        )
+        shown = RunProgress(
+            report,
+            transport.counts,
+            transport.limits,
+            stream=sys.stderr,
+            bars=config.show_progress,
+            every_s=config.status_every_s,
+            meter=plan.meter,
         )
 
         def on_stop(reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from importer.emulator import EmulatorConfig
 from importer.model import Problem
 from importer.progress import RunProgress
 from importer.report import Report
+from importer.sources.meter import ReadMeter
 from tests.conftest import API_KEY, LOCAL_PHONE, SAMPLES, ThreadedEmulator
 
 
@@ -34,8 +36,11 @@ def problems(report: Report, count: int) -> None:
 
 
 def test_a_terminal_gets_bars_a_rate_limit_note_and_twenty_problems_then_a_count() -> None:
-    report, limits, screen = Report(), RateLimits(), Terminal()
-    shown = RunProgress(report, Counter(), limits, stream=screen, bars=True, every_s=0.0)
+    report, limits, screen, meter = Report(), RateLimits(), Terminal(), ReadMeter([SAMPLES])
+    shown = RunProgress(
+        report, Counter(), limits, stream=screen, bars=True, every_s=0.0, meter=meter
+    )
+    meter.read = meter.total // 2
     report.count("created", "+16505550123")
     problems(report, 25)
     limits.group("activity").pause(30)
@@ -46,7 +51,13 @@ def test_a_terminal_gets_bars_a_rate_limit_note_and_twenty_problems_then_a_count
     assert "messages: 26msg" in during
     assert "Close's rate limit: waiting (activity 30 s)" in during
     assert "attachments" in during and "3.00MB" in during
-    said = [line for line in during.splitlines() if line.startswith("problem: ")]
+    assert "sources read:  50%" in during  # with an ETA: the total is known
+    # tqdm clears its bars (a \r, a cursor move) before each line it writes above them.
+    lines = [
+        re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line).rsplit("\r", 1)[-1]
+        for line in during.splitlines()
+    ]
+    said = [line for line in lines if line.startswith("problem: ")]
     assert said == [f"problem: chats.jsonl:{n + 1} [id-{n}]: reason {n}" for n in range(20)]
 
     end = Terminal()
