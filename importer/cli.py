@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import sys
 import tomllib
@@ -16,11 +17,11 @@ from typing import Any
 from importer import __version__, clock
 from importer.close.trust import check_base_url
 from importer.contacts import Defaults, LookupOptions, Mapping, load_mapping
-from importer.errors import AuthRefused, CheckpointError, CloseError, UsageError
+from importer.errors import AuthRefused, CheckpointError, ImporterError, UsageError
 from importer.phones import to_e164
 from importer.pipeline import SendOptions
 from importer.plan import Window
-from importer.report import Report
+from importer.report import Report, printable
 from importer.runner import DEFAULT_CHECKPOINT, RunConfig
 from importer.sources.options import ReadOptions
 
@@ -51,15 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         command: int = namespace.handler(namespace)
         sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
-    except UsageError as exc:
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CheckpointError as exc:
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CloseError as exc:  # outside `run` (inspect's lookups), which reports its own
-        print(f"wa-close-import: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, AuthRefused) else EXIT_FAILED
+    except ImporterError as exc:
+        print(f"wa-close-import: error: {printable(str(exc))}", file=sys.stderr)
+        return exit_for(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -67,7 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`inspect | head -1`): there is nobody left to tell.
         _silence_output()
         return EXIT_OK
+    except OSError as exc:  # a file or port the checks before could not foresee
+        print(f"wa-close-import: error: {printable(_describe_os_error(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     return command
+
+
+def exit_for(exc: ImporterError) -> int:
+    """interface.md's status for an error that ended a command: 2 when the user must change
+    something before anything can work (usage, checkpoint, the key), 1 otherwise."""
+    if isinstance(exc, UsageError | CheckpointError | AuthRefused):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def _describe_os_error(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
 
 
 def _silence_output() -> None:
@@ -106,12 +117,30 @@ def _read_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
         raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config {path}: {exc}") from exc
-    known = {action.dest for action in parser._actions}
+    actions = {action.dest: action for action in parser._actions}
     values = {key.replace("-", "_"): value for key, value in data.items()}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - set(actions))
     if unknown:
         raise UsageError(f"config {path}: unknown key(s): {', '.join(unknown)}")
+    for key, value in values.items():
+        wrong = _wrong_config_value(actions[key], value)
+        if wrong:
+            raise UsageError(f"config {path}: {key} = {value!r}: {wrong}")
     return values
+
+
+def _wrong_config_value(action: argparse.Action, value: Any) -> str | None:
+    """What is wrong with a config file's value, which argparse does not check as it does a
+    flag's (a string is still converted by the action's type when it is parsed)."""
+    if action.nargs == 0 and not isinstance(value, bool):  # a switch: --dry-run, --reconcile
+        return "expected true or false"
+    if action.choices is not None and value not in action.choices:
+        return f"expected one of {', '.join(map(repr, action.choices))}"
+    if action.type in (int, float) and not isinstance(value, str):
+        numbers = (int,) if action.type is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, numbers):
+            return "expected a whole number" if action.type is int else "expected a number"
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -283,7 +312,15 @@ def _add_sending(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--status-every",
+        type=float,
+        default=5.0,
+        metavar="MINUTES",
+        help="when stderr is not a terminal (cron, systemd): a line of where the run stands "
+        "this often (default 5; 0: never)",
+    )
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
@@ -328,6 +365,8 @@ def _cmd_rehearse(ns: argparse.Namespace) -> int:
 def _cmd_inspect(ns: argparse.Namespace) -> int:
     from importer.inspection import inspect_sources
 
+    if ns.mapping_template is not None:
+        _check_writable("--mapping-template", ns.mapping_template)
     mapping = _mapping(ns)
     options = _read_options(ns, mapping)
     lookup = None
@@ -356,9 +395,13 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         raise UsageError("an API key is needed: pass --api-key or set CLOSE_API_KEY")
     if ns.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if not ns.status_every >= 0:
+        raise UsageError("--status-every must be 0 (never) or more minutes")
     if (ns.lead_id is None) != (ns.contact_id is None):
         raise UsageError("--lead-id and --contact-id go together")
     check_base_url(ns.base_url)
+    if ns.report is not None:
+        _check_writable("--report", ns.report)
     mapping = _mapping(ns)
     read = _read_options(ns, mapping)
     if read.local_phone is None:
@@ -382,7 +425,16 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         lookup=LookupOptions(pick_first=ns.pick == "first", create_missing=ns.create_missing),
         dry_run=ns.dry_run,
         show_progress=not ns.no_progress,
+        status_every_s=ns.status_every * 60 or math.inf,
     )
+
+
+def _check_writable(flag: str, path: Path) -> None:
+    """A file to write at the end, checked at the start: a run must not end without it."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: a folder, not a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: no folder {path.parent} to write it in")
 
 
 def _region(ns: argparse.Namespace) -> str | None:
@@ -417,7 +469,6 @@ def _read_options(ns: argparse.Namespace, mapping: Mapping) -> ReadOptions:
 
 def _text_exports_need_local_phone(sources: list[Path]) -> None:
     """Said once, before anything is read: no message of a text export could be imported."""
-    from importer.report import printable
     from importer.sources.container import check_source, first_text_export
 
     for path in sources:

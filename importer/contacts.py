@@ -15,16 +15,12 @@ from typing import Any, Protocol
 
 from importer.close.once import create_once
 from importer.close.retry import Attempts, RetryPolicy
-from importer.errors import UsageError
+from importer.errors import Unresolved, UsageError
 from importer.model import Problem
 from importer.phones import to_e164
 from importer.single_flight import SingleFlight
 
 LeadContact = tuple[str, str]
-
-
-class Unresolved(Exception):
-    """The phone has no single lead and contact; the reason says what the user can do."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,18 @@
 """The importer's own failures, in one hierarchy.
 
 Bad input is not here: an unreadable line or a refused message is a `model.Problem`, collected
-and reported while the rest imports. These exceptions are for what stops a run or a request::
+and reported while the rest imports. These exceptions are for what stops a run, a request or
+one message (`MessageError`: the pipeline turns it into that message's problem). `cli.main`
+catches `ImporterError` once and maps it to an exit status: nothing of this tree ends in a
+traceback::
 
     ImporterError
     ├── UsageError            the user asked for something impossible: one line, exit 2
     │   └── CheckpointLocked  another live run holds the checkpoint
     ├── CheckpointError       the checkpoint file cannot be read or written
+    ├── MessageError          one message cannot go to Close; the run goes on without it
+    │   ├── Unresolved        its phone has no single lead and contact
+    │   └── BlobError         an attachment's bytes cannot be read as declared
     └── CloseError            a request to Close did not succeed
         ├── Rejected          Close refused it (4xx other than 429); not retried
         ├── AuthRefused       Close refused the API key (401/403): nothing can succeed
@@ -32,6 +38,18 @@ class CheckpointLocked(UsageError):
 
 class CheckpointError(ImporterError):
     """The checkpoint cannot be read or written."""
+
+
+class MessageError(ImporterError):
+    """One message cannot be imported as it is; the pipeline reports it and goes on."""
+
+
+class Unresolved(MessageError):
+    """The phone has no single lead and contact; the reason says what the user can do."""
+
+
+class BlobError(MessageError, ValueError):
+    """An attachment's bytes cannot be read as declared; a problem of its message."""
 
 
 class CloseError(ImporterError):

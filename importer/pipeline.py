@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,14 +24,21 @@ from typing import Any
 from importer.checkpoint import Checkpoint, CheckpointState
 from importer.close.api import CloseAPI
 from importer.close.once import create_once
-from importer.contacts import ContactResolver, Unresolved
-from importer.errors import AuthRefused, CheckpointError, Rejected, Unavailable, Untrusted
+from importer.contacts import ContactResolver
+from importer.errors import (
+    AuthRefused,
+    BlobError,
+    CheckpointError,
+    Rejected,
+    Unavailable,
+    Unresolved,
+    Untrusted,
+)
 from importer.model import Message, Problem
 from importer.plan import Planned
 from importer.report import Report
 from importer.schedule import Scheduler
 from importer.single_flight import SingleFlight
-from importer.sources.blobs import BlobError
 from importer.uploads import Uploads
 
 
@@ -72,21 +79,16 @@ class Importer:
         contacts: ContactResolver,
         options: SendOptions,
         report: Report,
-        on_progress: Callable[[], None] = lambda: None,
     ):
         self._api = api
         self._checkpoint = checkpoint
         self._contacts = contacts
         self._options = options
         self._report = report
-        self._on_progress = on_progress
-        self._uploads = Uploads(api, checkpoint, self._count_upload)
+        self._uploads = Uploads(api, checkpoint, report.attachment)
         self._reconciled: SingleFlight[str, None] = SingleFlight()
         self._scheduler: Scheduler | None = None
         self.stopping = asyncio.Event()
-
-    def _count_upload(self) -> None:
-        self._report.attachments_uploaded += 1
 
     async def run(self, batches: AsyncIterable[list[Planned]], spill_dir: Path) -> None:
         """Send what `batches` streams in: what the checkpoint holds is an edit to sync (the
@@ -111,8 +113,7 @@ class Importer:
         elif self._options.sync_edits:
             await self._update(p)
         else:  # reconciling found it in Close while it waited
-            self._report.skipped += 1
-            self._on_progress()
+            self._report.count("skipped", p.remote_phone)
 
     def _halt(self, exc: AuthRefused | Unavailable | Untrusted) -> None:
         """End the run for a failure no other message can escape."""
@@ -149,10 +150,9 @@ class Importer:
             self.stop(f"{exc}: nothing more is sent until it can be written")
         except Exception as exc:  # a bug, or an answer Close never gives: stop, don't guess
             log.debug("unexpected failure importing %s", p.external_id, exc_info=True)
-            self._report.fail(_problem(p, f"internal error: {type(exc).__name__}: {exc}"))
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            self._report.fail(_problem(p, reason), p.remote_phone)
             self.stop("stopped by an internal error; the checkpoint is consistent: rerun")
-        finally:
-            self._on_progress()
 
     async def _import_one(self, p: Planned) -> None:
         message = p.message
@@ -163,7 +163,7 @@ class Importer:
             if self._options.reconcile:
                 await self._reconcile(lead_id)
                 if p.external_id in self._checkpoint.state.done:
-                    self._report.skipped += 1
+                    self._report.count("skipped", p.remote_phone)
                     return
             attachments = [await self._uploads.attachment(a) for a in message.attachments]
             response_to = await self._parent_id(p)
@@ -173,7 +173,7 @@ class Importer:
             self._fail(p, str(exc))
             return
         except BlobError as exc:
-            self._report.reject(_problem(p, str(exc)))
+            self._report.reject(_problem(p, str(exc)), p.remote_phone)
             return
         except _CreateRefused as exc:
             self._fail(p, f"Close refused it: {exc}", rejected=True, answered=True)
@@ -189,10 +189,7 @@ class Importer:
             self._fail(p, f"not imported: {exc}")
             self._halt(exc)
             raise _Stop from None
-        if activity_id is None:
-            self._report.skipped += 1
-        else:
-            self._report.created += 1
+        self._report.count("skipped" if activity_id is None else "created", p.remote_phone)
 
     async def _update(self, p: Planned) -> None:
         """PUT the new text and attachments of a message that changed since its import."""
@@ -210,12 +207,10 @@ class Importer:
         except (AuthRefused, Untrusted) as exc:
             self._halt(exc)
             return
-        finally:
-            self._on_progress()
         self._checkpoint.record(
             {"op": "done", "id": p.external_id, "close": close_id, "sum": fingerprint(p.message)}
         )
-        self._report.updated += 1
+        self._report.count("updated", p.remote_phone)
 
     async def _reconcile(self, lead_id: str) -> None:
         """Learn once per lead which of this run's messages Close already holds."""
@@ -325,7 +320,9 @@ class Importer:
             )
         else:
             reason += " (it may have reached Close: the next run looks it up before resending)"
-        (self._report.reject if rejected else self._report.fail)(_problem(p, reason))
+        (self._report.reject if rejected else self._report.fail)(
+            _problem(p, reason), p.remote_phone
+        )
 
 
 def is_changed(state: CheckpointState, p: Planned) -> bool:

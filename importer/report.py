@@ -5,16 +5,28 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
 import orjson
-from tqdm import tqdm
 
 from importer.model import Problem
 
 T = TypeVar("T")
+
+Outcome = Literal["created", "updated", "skipped", "failed", "rejected"]
+
+
+@dataclass(slots=True)
+class ChatCounts:
+    """What became of one chat's messages (a chat: its remote phone)."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    rejected: int = 0  # only those rejected once the chat was known (Close refused, a file)
 
 
 @dataclass(slots=True)
@@ -25,12 +37,19 @@ class Report:
     failed: int = 0  # sent and refused, or not sent because of Close; a rerun retries them
     rejected: int = 0  # bad input: unreadable lines, messages that cannot be imported as they are
     attachments_uploaded: int = 0
+    attachments_reused: int = 0  # the same bytes uploaded earlier (this run or within a day)
+    attachment_bytes_uploaded: int = 0
+    attachment_bytes_reused: int = 0
     not_attempted: int = 0  # left for the next run (interrupted, or Close became unavailable)
     elapsed_s: float = 0.0
     dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
     skipped_by_kind: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    rate_limited: int = 0  # answers 429: the request waited for Close's window and went again
+    retries: int = 0  # requests sent again after a transient failure (timeout, 5xx, cut)
+    chats: dict[str, ChatCounts] = field(default_factory=dict)
+    shown_problems: int = 0  # the first problems, already printed one a line while it ran
     stopped_because: str | None = None
     interrupted: bool = False
     reading_stopped: bool = False  # stopped before the sources were read to their end
@@ -46,12 +65,39 @@ class Report:
     def changed_close(self) -> bool:
         return bool(self.created or self.updated or self.attachments_uploaded)
 
-    def reject(self, problem: Problem) -> None:
-        self.rejected += 1
+    @property
+    def messages(self) -> int:
+        """The messages this run settled, one way or another."""
+        return self.created + self.updated + self.skipped + self.failed + self.rejected
+
+    @property
+    def messages_per_s(self) -> float:
+        return self.messages / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def count(self, outcome: Outcome, chat: str | None = None) -> None:
+        """One message's outcome, in the totals and, when its chat is known, in the chat's."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if chat is not None:
+            counts = self.chats.get(chat)
+            if counts is None:
+                counts = self.chats[chat] = ChatCounts()
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+
+    def attachment(self, size: int, *, uploaded: bool) -> None:
+        """One attachment of a message: its bytes sent now, or a file Close already has."""
+        if uploaded:
+            self.attachments_uploaded += 1
+            self.attachment_bytes_uploaded += size
+        else:
+            self.attachments_reused += 1
+            self.attachment_bytes_reused += size
+
+    def reject(self, problem: Problem, chat: str | None = None) -> None:
+        self.count("rejected", chat)
         self.problems.append(problem)
 
-    def fail(self, problem: Problem) -> None:
-        self.failed += 1
+    def fail(self, problem: Problem, chat: str | None = None) -> None:
+        self.count("failed", chat)
         self.problems.append(problem)
 
     def note(self, problem: Problem) -> None:
@@ -66,10 +112,19 @@ class Report:
             "failed": self.failed,
             "rejected": self.rejected,
             "attachments_uploaded": self.attachments_uploaded,
+            "attachments_reused": self.attachments_reused,
+            "attachment_bytes_uploaded": self.attachment_bytes_uploaded,
+            "attachment_bytes_reused": self.attachment_bytes_reused,
             "not_attempted": self.not_attempted,
             "elapsed_s": round(self.elapsed_s, 3),
+            "messages_per_s": round(self.messages_per_s, 1),
             "dry_run": self.dry_run,
             "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "chats": [
+                {"chat": chat, **asdict(counts)} for chat, counts in sorted(self.chats.items())
+            ],
             "skipped_by_kind": dict(sorted(self.skipped_by_kind.items())),
             "stopped_because": self.stopped_because,
             "interrupted": self.interrupted,
@@ -83,6 +138,7 @@ class Report:
         tmp.replace(path)
 
     def summary(self) -> str:
+        """The run in one line: what became of the messages, the attachments and the requests."""
         verb = "would create" if self.dry_run else "created"
         parts = [
             f"{verb} {self.created}",
@@ -90,24 +146,53 @@ class Report:
             f"already imported {self.skipped}",
             f"failed {self.failed}",
             f"rejected {self.rejected}",
-            f"attachments uploaded {self.attachments_uploaded}",
         ]
         if self.not_attempted:
             parts.append(f"left for the next run {self.not_attempted}")
+        files = f"attachments uploaded {self.attachments_uploaded}"
+        if self.attachments_uploaded or not self.dry_run:
+            files += f" ({byte_size(self.attachment_bytes_uploaded)})"
+        if self.attachments_reused:
+            files += f", reused {self.attachments_reused} "
+            files += f"({byte_size(self.attachment_bytes_reused)})"
+        parts.append(files)
+        if not self.dry_run:
+            parts.append(
+                f"requests {self.requests} (429s {self.rate_limited}, retries {self.retries})"
+            )
         if self.skipped_by_kind:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.skipped_by_kind.items()))
             parts.append(f"not messages: {kinds}")
-        return f"{', '.join(parts)} in {self.elapsed_s:.1f} s"
+        rate = f"{self.messages_per_s:.1f} messages/s"
+        return f"{', '.join(parts)} in {self.elapsed_s:.1f} s, {rate}"
+
+    def chat_lines(self) -> list[str]:
+        """A line per chat: what it created, skipped, failed."""
+        verb = "would create" if self.dry_run else "created"
+        lines = []
+        for chat, c in sorted(self.chats.items()):
+            said = f"  {chat}: {verb} {c.created}"
+            said += f", updated {c.updated}" if c.updated else ""
+            said += f", already imported {c.skipped}, failed {c.failed}"
+            said += f", rejected {c.rejected}" if c.rejected else ""
+            lines.append(printable(said))
+        return lines
 
     def print(self, out: TextIO | None = None, max_problems: int = 20) -> None:
+        """Problems (those not shown while it ran, up to `max_problems` in all), the summary,
+        the chats, and why it stopped."""
         out = out or sys.stderr
-        lines = problem_lines(self.problems)
-        for line in lines[:max_problems]:
+        rest = self.problems[self.shown_problems :]
+        lines = problem_lines(rest)
+        room = max(0, max_problems - self.shown_problems)
+        for line in lines[:room]:
             print(line, file=out)
-        if len(lines) > max_problems:
-            more = sum(group.count for group in group_problems(self.problems)[max_problems:])
+        if len(lines) > room:
+            more = sum(group.count for group in group_problems(rest)[room:])
             print(f"... and {more} more problems (see --report)", file=out)
         print(printable(self.summary()), file=out)
+        for line in self.chat_lines():
+            print(line, file=out)
         if self.stopped_because:
             print(printable(self.stopped_because), file=out)
 
@@ -169,6 +254,17 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
+def byte_size(count: int) -> str:
+    """Bytes as people read them: 980 B, 12.3 kB, 4.5 MB, 1.2 GB."""
+    size, unit = float(count), 0
+    while size >= 1000 and unit < len(_UNITS) - 1:
+        size, unit = size / 1000, unit + 1
+    return f"{count} B" if unit == 0 else f"{size:.1f} {_UNITS[unit]}"
+
+
+_UNITS = ("B", "kB", "MB", "GB")
+
+
 def problem_json(problem: Problem) -> dict[str, Any]:
     """A problem as the report and `inspect --json` show it (interface.md)."""
     return {
@@ -178,10 +274,3 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "reason": problem.reason,
         "note": problem.note,  # the message is in Close all the same
     }
-
-
-def progress(total: int | None, enabled: bool, description: str = "messages") -> tqdm[Any] | None:
-    """A progress bar on stderr, only for a person watching a terminal (None: a counter)."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-    return tqdm(total=total, desc=description, unit="msg", file=sys.stderr, dynamic_ncols=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -19,9 +20,11 @@ from importer.feed import ThreadFeed
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Planned, Planner, Window, amended
-from importer.report import Report, progress
+from importer.progress import RunProgress
+from importer.report import Report
 from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
+from importer.sources.meter import ReadMeter
 from importer.sources.options import ReadOptions
 
 DEFAULT_CHECKPOINT = Path("wa-close-import.ckpt")
@@ -41,6 +44,7 @@ class RunConfig:
     lookup: LookupOptions = field(default_factory=LookupOptions)
     dry_run: bool = False
     show_progress: bool = True
+    status_every_s: float = 300.0  # stderr not a terminal: a line of where it stands this often
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -65,13 +69,15 @@ class PlanStream:
         state: CheckpointState,
         planner: Planner,
         amend: Callable[[Planned], bool],
+        not_needed: Callable[[Planned], None],
     ):
         self.planner = planner
-        self.not_needed = 0
+        self._not_needed = not_needed  # in Close already (the checkpoint holds it)
         self.finished = False  # every source was read to its end
         self._needed = needed(config, state)
         self._amend = amend
-        items = read_sources(list(config.sources), config.read)
+        self.meter = ReadMeter(config.sources)
+        items = read_sources(list(config.sources), config.read, self.meter)
         self._feed = ThreadFeed(self.planner.messages(items))
 
     def stop(self) -> None:
@@ -87,7 +93,7 @@ class PlanStream:
                         at[p.external_id] = len(kept)
                         kept.append(p)
                     else:
-                        self.not_needed += 1
+                        self._not_needed(p)
                 elif (i := at.get(p.external_id)) is not None:
                     kept[i] = amended(kept[i], p)
                 else:
@@ -137,18 +143,19 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     items = stop.until_stopped(read_sources(list(config.sources), config.read))
     for p in planner.messages(items):
         if p.external_id in state.done:
-            report.skipped += 1
+            report.count("skipped", p.remote_phone)
             continue
-        report.created += 1
+        report.count("created", p.remote_phone)
         for attachment in p.message.attachments:
-            files.add((str(attachment.blob.container), attachment.blob.member))
+            file = (str(attachment.blob.container), attachment.blob.member)
+            report.attachment(attachment.blob.size, uploaded=file not in files)
+            files.add(file)
         message = p.message
         offline = resolver.resolve_offline(p.remote_phone, message.lead_id, message.contact_id)
         if offline is None and p.remote_phone not in unmapped:
             unmapped.add(p.remote_phone)
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
-    report.attachments_uploaded = len(files)
     _tally(report, planner.problems, planner.skipped, planner.notes)
 
 
@@ -196,28 +203,40 @@ async def _import_stream(
             options=replace(config.lookup, retry=config.retry),
             name_of=planner.name_of,
         )
-        bar = progress(None, config.show_progress)
         importer = Importer(
             api,
             checkpoint,
             contacts=resolver,
             options=replace(config.send, reconcile=reconcile),
             report=report,
-            on_progress=(lambda: bar.update(1)) if bar is not None else (lambda: None),
         )
-        plan = PlanStream(config, checkpoint.state, planner, importer.amend)
+        plan = PlanStream(
+            config,
+            checkpoint.state,
+            planner,
+            importer.amend,
+            lambda p: report.count("skipped", p.remote_phone),
+        )
+        shown = RunProgress(
+            report,
+            transport.counts,
+            transport.limits,
+            stream=sys.stderr,
+            bars=config.show_progress,
+            every_s=config.status_every_s,
+            meter=plan.meter,
+        )
 
         def on_stop(reason: str) -> None:
             importer.stop(reason, interrupted=True)
             plan.stop()
 
         stop.on_stop(on_stop)
+        watching = asyncio.create_task(shown.watch())
         try:
             await importer.run(plan, spill_dir=config.checkpoint.parent)
         finally:
-            if bar is not None:
-                bar.close()
-            report.requests = transport.counts["requests"]
+            watching.cancel()
+            shown.close()  # the transport's counts into the report, and the bars off the screen
             report.reading_stopped = not plan.finished
             _tally(report, planner.problems, planner.skipped, planner.notes)
-            report.skipped += plan.not_needed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from importer.checkpoint import Checkpoint
 from importer.close.api import CloseAPI
@@ -18,23 +18,42 @@ from importer.sources.blobs import blob_digest, open_blob
 URL_LIFETIME_S = 23 * 3600
 
 
+class OnAttachment(Protocol):
+    """Told of each attachment sent with a message: its size, and whether it went up now."""
+
+    def __call__(self, size: int, *, uploaded: bool) -> None: ...
+
+
 class Uploads:
     """Uploads by content hash: the same bytes in many messages or runs go up once a day."""
 
-    def __init__(self, api: CloseAPI, checkpoint: Checkpoint, on_upload: Callable[[], None]):
+    def __init__(
+        self,
+        api: CloseAPI,
+        checkpoint: Checkpoint,
+        on_attachment: OnAttachment,
+    ):
         self._api = api
         self._checkpoint = checkpoint
-        self._on_upload = on_upload
+        self._on_attachment = on_attachment
         self._in_flight: SingleFlight[str, str] = SingleFlight(forget=True)
 
     async def attachment(self, attachment: Attachment) -> dict[str, Any]:
         """The activity's `attachments` entry for one file, uploading it if need be."""
         sha, size = await asyncio.to_thread(blob_digest, attachment.blob)
         cached = self._checkpoint.state.files.get(sha)
+        uploaded = False
         if cached is not None and time.time() - cached[1] < URL_LIFETIME_S:
             url = cached[0]
         else:
-            url = await self._in_flight.run(sha, lambda: self._upload(attachment, sha, size))
+
+            def upload() -> Coroutine[Any, Any, str]:
+                nonlocal uploaded
+                uploaded = True  # this caller's: the others share its upload
+                return self._upload(attachment, sha, size)
+
+            url = await self._in_flight.run(sha, upload)
+        self._on_attachment(size, uploaded=uploaded)
         return {
             "url": url,
             "filename": attachment.filename,
@@ -52,6 +71,5 @@ class Uploads:
             size,
             lambda: open_blob(attachment.blob),
         )
-        self._on_upload()
         self._checkpoint.record({"op": "file", "sha": sha, "url": url, "at": time.time()})
         return url

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from importer.cli import main
+from importer.emulator import EmulatorConfig
 from importer.model import Problem
 from importer.report import Report, problem_lines
-from tests.conftest import LOCAL_PHONE
+from tests.conftest import LOCAL_PHONE, ThreadedEmulator, cli_import
 
 
 def chat(folder: Path, messages: int) -> Path:
@@ -99,3 +102,65 @@ def test_a_run_of_text_exports_without_local_phone_is_refused_before_reading(
         f"wa-close-import: error: {source}: a text export does not show the account's own "
         "number: pass --local-phone\n"
     )
+
+
+MARIA, JONAS, NOBODY = "+16505550123", "+493055550199", "+12025550142"
+
+
+def archive(folder: Path) -> Path:
+    """Two known chats and one Close does not know; one file sent twice, one once."""
+    folder.mkdir()
+    (folder / "price.pdf").write_bytes(b"%PDF " + b"p" * 2000)
+    (folder / "shop.png").write_bytes(b"\x89PNG" + b"s" * 500)
+    rows = []
+    for n in range(12):
+        phone = (MARIA, JONAS, NOBODY)[n % 3]
+        row: dict[str, Any] = {"id": f"sum-{n}", "timestamp": f"2024-05-01T10:{n:02d}:00+00:00"}
+        row |= {"direction": "incoming", "from": phone, "text": f"message {n}"}
+        if n in (0, 1):
+            row["attachments"] = [{"path": "price.pdf"}]
+        if n == 4:
+            row["attachments"] = [{"path": "shop.png"}]
+        rows.append(orjson.dumps(row).decode())
+    path = folder / "chats.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_summary_and_report_count_what_close_holds(
+    tmp_path: Path, seed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = archive(tmp_path / "in")
+    config = EmulatorConfig(data=seed, seed=4, fail_rate=0.15, group_rate_limits={"search": 1})
+    with ThreadedEmulator(config) as emu:
+        status, report = cli_import(emu, tmp_path, source)
+        counters = emu.state.counters.copy()
+        activities = list(emu.state.activities.values())
+        _, again = cli_import(emu, tmp_path, source)
+
+    assert again["created"] == again["attachments_uploaded"] == 0
+    assert {c["chat"]: c["skipped"] for c in again["chats"]} == {MARIA: 4, JONAS: 4, NOBODY: 0}
+
+    assert status == 1  # NOBODY's messages have no lead
+    created = Counter(a["remote_phone"] for a in activities)
+    assert report["created"] == len(activities) == 8
+    chats = {c["chat"]: c for c in report["chats"]}
+    assert {chat: c["created"] for chat, c in chats.items() if c["created"]} == created
+    assert chats[NOBODY]["failed"] == report["failed"] == 4
+    assert report["attachments_uploaded"] == counters["uploads"] == 2
+    assert report["attachment_bytes_uploaded"] == 2005 + 504
+    assert (report["attachments_reused"], report["attachment_bytes_reused"]) == (1, 2005)
+    sent = sum(n for key, n in counters.items() if " " in key)  # "METHOD route" keys
+    assert report["requests"] == sent
+    assert report["rate_limited"] == counters["rate_limited"] > 0
+    assert report["retries"] == counters["faults"] > 0
+    assert report["messages_per_s"] == pytest.approx(12 / report["elapsed_s"], rel=0.01, abs=0.06)
+
+    err = capsys.readouterr().err
+    summary = next(line for line in err.splitlines() if line.startswith("created "))
+    assert "created 8, already imported 0, failed 4" in summary
+    assert "attachments uploaded 2 (2.5 kB), reused 1 (2.0 kB)" in summary
+    assert f"requests {sent} (429s {counters['rate_limited']}, retries {counters['faults']})" in (
+        summary
+    )
+    assert f"  {NOBODY}: created 0, already imported 0, failed 4" in err.splitlines()

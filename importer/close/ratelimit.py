@@ -125,6 +125,12 @@ class GroupLimiter:
         self._window_ends = time.monotonic() + limit.reset
         self._budget = limit.remaining - self._in_flight
 
+    def waiting_s(self) -> float:
+        """How long a request of the group would wait now: a 429's pause, or a spent window."""
+        now = time.monotonic()
+        spent = self._budget is not None and self._budget < 1 and now < self._window_ends
+        return max(self._resume_at - now, self._window_ends - now if spent else 0.0, 0.0)
+
     def pause(self, seconds: float | None) -> None:
         """Stop the whole group after a 429; jitter keeps the workers from returning at once."""
         wait = DEFAULT_PAUSE_S if seconds is None else seconds
@@ -136,6 +142,11 @@ class RateLimits:
 
     def __init__(self) -> None:
         self._groups: dict[str, GroupLimiter] = {}
+
+    def waiting(self) -> dict[str, float]:
+        """The groups Close's limits hold back now, with the seconds each still waits."""
+        waits = {name: limiter.waiting_s() for name, limiter in self._groups.items()}
+        return {name: wait for name, wait in waits.items() if wait > 0}
 
     def group(self, name: str) -> GroupLimiter:
         limiter = self._groups.get(name)

@@ -17,6 +17,7 @@ from pathlib import Path
 from importer.model import Item, Problem
 from importer.sources.container import Entry, check_source, walk
 from importer.sources.jsonl import read_jsonl
+from importer.sources.meter import ReadMeter
 from importer.sources.options import ReadOptions
 
 __all__ = ["read_sources"]
@@ -27,15 +28,18 @@ MAX_PROBLEMS_PER_FILE = 1000
 _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
 
 
-def read_sources(paths: Sequence[Path], options: ReadOptions) -> Iterator[Item]:
+def read_sources(
+    paths: Sequence[Path], options: ReadOptions, meter: ReadMeter | None = None
+) -> Iterator[Item]:
     """Stream the items of all sources in the order given; files within a folder sorted.
 
     Raises `UsageError` at once, before anything is read, for a path that does not exist or is
     of no supported kind. Everything wrong inside the sources is a `Problem` item instead.
+    `meter` counts the bytes read.
     """
     for path in paths:
         check_source(path)
-    return _capped(chain(options.mapping_problems, _read_all(list(paths), options)))
+    return _capped(chain(options.mapping_problems, _read_all(list(paths), options, meter)))
 
 
 def _capped(items: Iterable[Item]) -> Iterator[Item]:
@@ -58,11 +62,12 @@ def _capped(items: Iterable[Item]) -> Iterator[Item]:
         yield Problem(source, None, reason)
 
 
-def _read_all(paths: list[Path], options: ReadOptions) -> Iterator[Item]:
+def _read_all(paths: list[Path], options: ReadOptions, meter: ReadMeter | None) -> Iterator[Item]:
     for path in paths:
         for found in walk(path):
             if isinstance(found, Entry):
-                yield from _read_entry(found, options)
+                counted = found if meter is None else meter.counted(found)
+                yield from _read_entry(counted, options)
             else:
                 yield found
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
+from importer.errors import BlobError
 from importer.model import Attachment, Blob
 from importer.sources.container import open_regular
 from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 CHUNK_BYTES = 1024 * 1024
-
-
-class BlobError(ValueError):
-    """An attachment's bytes cannot be read as declared; a problem of its message."""
 
 
 class BlobTooLarge(BlobError):

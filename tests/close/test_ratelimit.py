@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from importer.close.ratelimit import GroupLimiter, Limit, parse_limit, retry_after
+from importer.close.ratelimit import GroupLimiter, Limit, RateLimits, parse_limit, retry_after
 
 
 @pytest.mark.parametrize(
@@ -128,3 +128,18 @@ async def test_a_long_wait_is_said_on_stderr(
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1  # once for the group's pause, not once per worker
     assert said[0].startswith("Close's rate limit: waiting 0 s for activity requests")
+
+
+async def test_the_groups_held_back_are_said_with_their_wait() -> None:
+    limits = RateLimits()
+    await limits.group("search").acquire()  # in use, not held back
+    assert limits.waiting() == {}
+    spent = limits.group("activity")
+    await spent.acquire()
+    spent.release(Limit(limit=40, remaining=0, reset=2.0))  # the window is spent
+    limits.group("lead").pause(5.0)  # a 429
+
+    waiting = limits.waiting()
+    assert sorted(waiting) == ["activity", "lead"]
+    assert 1.5 < waiting["activity"] <= 2.0
+    assert 4.5 < waiting["lead"] <= 5.2

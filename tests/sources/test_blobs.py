@@ -12,15 +12,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from importer.errors import BlobError
 from importer.model import Blob, Item, Message, Problem
 from importer.sources import read_sources
-from importer.sources.blobs import (
-    BlobCorrupt,
-    BlobError,
-    BlobTooLarge,
-    blob_digest,
-    open_blob,
-)
+from importer.sources.blobs import BlobCorrupt, BlobTooLarge, blob_digest, open_blob
 from importer.sources.options import MAX_MESSAGE_ATTACHMENT_BYTES, ReadOptions
 
 MIB = 1024 * 1024
