@@ -48,6 +48,7 @@ class Planned:
     local_phone: str  # E.164
     remote_phone: str  # E.164
     amends: bool = False  # a later copy of a message planned before: replaces it (`copies`)
+    known: bool = False  # the planner's `known` said the checkpoint holds it as done
 
     @property
     def external_id(self) -> str:
@@ -178,7 +179,7 @@ class Planner:
             if not taken.amends:
                 self.problems.append(_problem(message, resolved))
             return None
-        planned = Planned(taken.position, message, *resolved, amends=taken.amends)
+        planned = Planned(taken.position, message, *resolved, amends=taken.amends, known=not index)
         if planned.their_name:
             self._their_names.setdefault(planned.remote_phone, planned.their_name)
         return planned

@@ -53,7 +53,8 @@ def needed(config: RunConfig, state: CheckpointState) -> Callable[[Planned], boo
     changed since it was sent."""
     sync = bool(config.send.sync_edits)
     done = state.done
-    return lambda p: p.external_id not in done or (sync and is_changed(state, p))
+    # A message the planner already found done needs no second look, unless edits are synced.
+    return lambda p: (not p.known and p.external_id not in done) or (sync and is_changed(state, p))
 
 
 class PlanStream:

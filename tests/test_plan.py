@@ -92,9 +92,10 @@ def test_ids_the_checkpoint_holds_are_planned_without_an_index_entry() -> None:
     again = message("m5", 5, 9, text="hi", direction="incoming", remote_phone="+16505550123")
     planner = Planner(ReadOptions(local_phone=LOCAL), known={"m0", "m1", "m2"}.__contains__)
 
-    planned = [p.external_id for p in planner.messages([*items, again])]
+    planned = list(planner.messages([*items, again]))
 
-    assert planned == ["m0", "m1", "m2", "m3", "m4", "m5"]  # the checkpoint decides on m0-m2
+    assert [p.external_id for p in planned] == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    assert [p.known for p in planned] == [True] * 3 + [False] * 3  # the run asks no more of these
     assert len(planner.ids) == 3  # m3, m4, m5: the new ones
     assert planner.skipped == {"duplicate": 1}  # a repeat of a new one is still told apart
 
