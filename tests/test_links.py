@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import random
+import signal
+import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +16,14 @@ import orjson
 import pytest
 
 from importer.emulator import Emulator, EmulatorConfig
+from importer.emulator.process import EmulatorProcess
 from importer.plan import Window
 from importer.runner import run_import
+from tests import test_crash as crash
+from tests.test_crash import slow_close
 from tests.test_pipeline import assert_exactly_once, config
+
+__all__ = ["slow_close"]  # the fixture, shared
 
 START = 1_700_000_000
 
@@ -133,3 +143,52 @@ async def test_lost_answers_to_the_puts_still_end_with_every_link_right(
         assert (full.links_healed, full.links_waiting) == (len(cut), [])
         assert link_puts(emu) > len(cut)  # a lost answer is sent again: the same value
         assert_exactly_once(emu, rows)
+
+
+def write_far_thread(path: Path, count: int) -> list[dict[str, Any]]:
+    """Replies to any earlier message: a recent-first migration leaves most of them waiting."""
+    rng = random.Random(13)
+    rows: list[dict[str, Any]] = []
+    for n in range(count):
+        row: dict[str, Any] = {
+            "id": f"wamid.F+{n:05d}",
+            "timestamp": START + n,
+            "direction": rng.choice(["incoming", "outgoing"]),
+            "remote_phone": "+16505550123",
+            "text": f"message {n}",
+        }
+        if n > 0 and rng.random() < 0.4:
+            row["reply_to"] = f"wamid.F+{rng.randrange(n):05d}"
+        rows.append(row)
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return rows
+
+
+def kill_once_created(run: subprocess.Popen[bytes], emulator: EmulatorProcess, n: int) -> None:
+    while run.poll() is None and crash.created(emulator) < n:
+        time.sleep(0.01)
+    assert run.poll() is None, "the run finished before it could be killed"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(10)
+
+
+def test_sigkill_in_a_recent_first_migration_still_ends_with_every_link_once(
+    slow_close: EmulatorProcess, tmp_path: Path
+) -> None:
+    rows = write_far_thread(tmp_path / "chat.jsonl", 600)
+    newest = ("--since", at(300).isoformat())
+    # The newest half, killed halfway, then finished: its replies to older messages wait.
+    kill_once_created(crash.start_run(slow_close, tmp_path, None, *newest), slow_close, 150)
+    assert crash.start_run(slow_close, tmp_path, None, *newest).wait(120) == 0
+    report = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert report["links_waiting"] > 50
+    assert {w["parent"] for w in report["links_waiting_for"]} <= {r["id"] for r in rows[:300]}
+
+    # The rest, killed while it creates parents and heals their replies, then finished.
+    kill_once_created(crash.start_run(slow_close, tmp_path), slow_close, 450)
+    assert crash.start_run(slow_close, tmp_path).wait(120) == 0
+
+    final = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert (final["links_waiting"], final["links_waiting_for"]) == (0, [])
+    assert final["links_healed"] > 0
+    crash.assert_exactly_once(slow_close, rows)
