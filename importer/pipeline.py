@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from importer.errors import (
     Unresolved,
     Untrusted,
 )
+from importer.links import Links, waiting
 from importer.model import Message, Problem
 from importer.plan import Planned
 from importer.report import Report
@@ -86,6 +87,7 @@ class Importer:
         self._options = options
         self._report = report
         self._uploads = Uploads(api, checkpoint, report.attachment)
+        self._links = Links(api, checkpoint, report, options.concurrency)
         self._reconciled: SingleFlight[str, None] = SingleFlight()
         self._scheduler: Scheduler | None = None
         self.stopping = asyncio.Event()
@@ -99,9 +101,15 @@ class Importer:
             is_done=self._checkpoint.state.done.__contains__,
             spill_dir=spill_dir,
         )
-        if self.stopping.is_set():
-            self._scheduler.stop()
-        self._report.not_attempted += await self._scheduler.run(batches)
+        try:
+            await self._heal(self._links.heal_known())  # parents a run before this one brought
+            if self.stopping.is_set():
+                self._scheduler.stop()
+            self._report.not_attempted += await self._scheduler.run(batches)
+            if not self.stopping.is_set():
+                await self._heal(self._links.heal_known())  # parents reconciling found
+        finally:
+            self._links.count_waiting()
 
     def amend(self, later: Planned) -> bool:
         """Let a later copy lend its reply link or name to a message not started yet."""
@@ -168,7 +176,8 @@ class Importer:
             attachments = [await self._uploads.attachment(a) for a in message.attachments]
             response_to = await self._parent_id(p)
             payload = self._payload(p, lead_id, contact_id, attachments, response_to)
-            activity_id = await self._create(p, payload)
+            parent = message.reply_to if response_to is None else None
+            activity_id = await self._create(p, payload, waits_for=parent)
         except Unresolved as exc:
             self._fail(p, str(exc))
             return
@@ -190,6 +199,14 @@ class Importer:
             self._halt(exc)
             raise _Stop from None
         self._report.count("skipped" if activity_id is None else "created", p.remote_phone)
+        await self._heal(self._links.heal(p.external_id))
+
+    async def _heal(self, healing: Coroutine[Any, Any, None]) -> None:
+        """Set waiting reply links; a failure no message can escape ends the run."""
+        try:
+            await healing
+        except (AuthRefused, Unavailable, Untrusted) as exc:
+            self._halt(exc)
 
     async def _update(self, p: Planned) -> None:
         """PUT the new text and attachments of a message that changed since its import."""
@@ -230,14 +247,21 @@ class Importer:
         if found:
             self._checkpoint.record(*found)
 
-    async def _create(self, p: Planned, payload: dict[str, Any]) -> str | None:
-        """Create the activity once; None when Close turned out to hold it already."""
+    async def _create(
+        self, p: Planned, payload: dict[str, Any], *, waits_for: str | None = None
+    ) -> str | None:
+        """Create the activity once; None when Close turned out to hold it already.
+
+        `waits_for`: the parent it replies to, not in Close yet; its link is journaled as
+        waiting in the same record as its `done`, so a crash cannot keep one without the other.
+        """
         wa_id = p.external_id
         if wa_id in self._checkpoint.state.pending:
             # An earlier run sent this and died before hearing back: ask before resending.
             existing = await self._look_up(wa_id)
             if existing is not None:
-                self._checkpoint.record({"op": "done", "id": wa_id, "close": existing})
+                links = [waiting(wa_id, existing, waits_for)] if waits_for else []
+                self._checkpoint.record({"op": "done", "id": wa_id, "close": existing}, *links)
                 return None
         await self._checkpoint.write_ahead({"op": "intent", "id": wa_id, "chat": p.remote_phone})
         inbox = self._options.send_to_inbox and p.direction == "incoming"
@@ -253,8 +277,10 @@ class Importer:
         activity_id, _ = await create_once(
             send, lambda: self._look_up(wa_id), transport.attempts(), transport.retry.second_look_s
         )
+        links = [waiting(wa_id, activity_id, waits_for)] if waits_for else []
         self._checkpoint.record(
-            {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)}
+            {"op": "done", "id": wa_id, "close": activity_id, "sum": fingerprint(p.message)},
+            *links,
         )
         return activity_id
 
@@ -272,7 +298,11 @@ class Importer:
         found = await self._api.find_whatsapp_messages(parent)
         if found:
             return str(found[0]["id"])
-        self._report.note(_problem(p, f"replies to {parent}, which is not in Close: no reply link"))
+        self._report.note(
+            _problem(
+                p, f"replies to {parent}, which is not in Close yet: no reply link until it is"
+            )
+        )
         return None
 
     def _payload(

@@ -40,6 +40,9 @@ class Report:
     attachments_reused: int = 0  # the same bytes uploaded earlier (this run or within a day)
     attachment_bytes_uploaded: int = 0
     attachment_bytes_reused: int = 0
+    links_healed: int = 0  # replies whose link was set once their parent was in Close
+    # (reply, parent) WhatsApp ids of the reply links still waiting for their parent
+    links_waiting: list[tuple[str, str]] = field(default_factory=list)
     not_attempted: int = 0  # left for the next run (interrupted, or Close became unavailable)
     elapsed_s: float = 0.0
     dry_run: bool = False
@@ -116,6 +119,11 @@ class Report:
             "attachment_bytes_uploaded": self.attachment_bytes_uploaded,
             "attachment_bytes_reused": self.attachment_bytes_reused,
             "not_attempted": self.not_attempted,
+            "links_healed": self.links_healed,
+            "links_waiting": len(self.links_waiting),
+            "links_waiting_for": [
+                {"reply": reply, "parent": parent} for reply, parent in self.links_waiting
+            ],
             "elapsed_s": round(self.elapsed_s, 3),
             "messages_per_s": round(self.messages_per_s, 1),
             "dry_run": self.dry_run,
@@ -149,6 +157,9 @@ class Report:
         ]
         if self.not_attempted:
             parts.append(f"left for the next run {self.not_attempted}")
+        if self.links_healed or self.links_waiting:
+            links = f"reply links healed {self.links_healed}"
+            parts.append(links + f", waiting {len(self.links_waiting)}")
         files = f"attachments uploaded {self.attachments_uploaded}"
         if self.attachments_uploaded or not self.dry_run:
             files += f" ({byte_size(self.attachment_bytes_uploaded)})"

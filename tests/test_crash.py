@@ -49,7 +49,10 @@ def write_chat(path: Path, count: int) -> list[dict[str, Any]]:
 
 
 def start_run(
-    emulator: EmulatorProcess, tmp_path: Path, preexec_fn: Callable[[], None] | None = None
+    emulator: EmulatorProcess,
+    tmp_path: Path,
+    preexec_fn: Callable[[], None] | None = None,
+    *extra: str,
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -74,6 +77,7 @@ def start_run(
             str(tmp_path / "run.ckpt"),
             "--report",
             str(tmp_path / "report.json"),
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -50,6 +50,14 @@ STEPS: tuple[str, ...] = (
         phone TEXT PRIMARY KEY, lead TEXT, contact TEXT, lead_intended INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # Reply links to heal: a reply created without its response_to_id (its parent was not in
+    # Close yet), waiting for the parent to be; the index finds a parent's replies.
+    """
+    CREATE TABLE links (
+        reply TEXT PRIMARY KEY, close_id TEXT NOT NULL, parent TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX links_by_parent ON links (parent);
+    """,
 )
 
 

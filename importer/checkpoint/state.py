@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from importer.checkpoint.schema import DONE, FAILED, PENDING
-from importer.checkpoint.store import Change, Contact, Entry, File, Store
+from importer.checkpoint.store import Change, Contact, Entry, File, Link, Store
 
 V = TypeVar("V")
 CACHED_ANSWERS = 4096  # per generation; two are kept
@@ -31,6 +31,7 @@ class CheckpointState:
         self._young: dict[str, Entry | None] = {}  # answers of the file, newest first
         self._old: dict[str, Entry | None] = {}
         self.recent_files: dict[str, File] = {}
+        self.recent_links: dict[str, Link | tuple[()]] = {}  # reply -> link, () once healed
         self._contacts = store.contacts()
         self.contacts: dict[str, tuple[str, str]] = {
             phone: (c.lead, c.contact)
@@ -77,6 +78,13 @@ class CheckpointState:
             file = (record["url"], float(record["at"]))
             self.recent_files[record["sha"]] = file
             return "files", record["sha"], file
+        if op == "link":  # a reply created without its link: set it once the parent is in Close
+            link = (record["close"], record["parent"])
+            self.recent_links[record["id"]] = link
+            return "links", record["id"], link
+        if op == "linked":  # its link is set
+            self.recent_links[record["id"]] = ()
+            return "linked", record["id"], ()
         phone = record["phone"]
         if op == "contact":
             contact = Contact(record["lead"], record["contact"], intended=False)
@@ -101,6 +109,20 @@ class CheckpointState:
                 self._remember(key, row)
             elif table == "files" and self.recent_files.get(key) is row:
                 del self.recent_files[key]
+            elif table in ("links", "linked") and self.recent_links.get(key) is row:
+                del self.recent_links[key]
+
+    def links_of(self, parent: str) -> list[tuple[str, str]]:
+        """(reply, its Close id) for each reply whose link waits for `parent`."""
+        recent = dict(self.recent_links)
+        found = [row for row in self.store.links_of(parent) if row[0] not in recent]
+        return found + [(r, link[0]) for r, link in recent.items() if link and link[1] == parent]
+
+    def links(self) -> list[tuple[str, str, str]]:
+        """Every link waiting for its parent: (reply, its Close id, the parent)."""
+        recent = dict(self.recent_links)
+        found = [row for row in self.store.links() if row[0] not in recent]
+        return found + [(r, link[0], link[1]) for r, link in recent.items() if link]
 
     def by_chat(self) -> dict[str, Counter[str]]:
         """Per chat: how many messages are imported, pending and failed (the file's word)."""

@@ -31,7 +31,9 @@ class Contact(NamedTuple):
 
 HELD_READS = 1000
 File = tuple[str, float]  # download URL, uploaded at (epoch seconds)
-Change = tuple[str, str, Any]  # table, key, the row it now holds (Entry, Contact or File)
+Link = tuple[str, str]  # a reply's Close id, its parent's WhatsApp id
+# table, key, the row it now holds (Entry, Contact, File, Link; () for a link healed)
+Change = tuple[str, str, Any]
 
 _WRITES = {
     "messages": "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wa_id) DO UPDATE "
@@ -39,6 +41,8 @@ _WRITES = {
     "sum = excluded.sum, reason = excluded.reason",
     "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?)",
     "contacts": "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?)",
+    "links": "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
+    "linked": "DELETE FROM links WHERE reply = ?",  # after "links": added and healed at once
 }
 
 
@@ -126,6 +130,14 @@ class Store:
     def files(self) -> Iterator[tuple[str, File]]:
         for sha, url, at in self._stream("SELECT sha, url, at FROM files"):
             yield sha, (url, at)
+
+    def links_of(self, parent: str) -> list[tuple[str, str]]:
+        """(reply WhatsApp id, reply Close id) of the replies waiting for `parent`."""
+        return self._rows("SELECT reply, close_id FROM links WHERE parent = ?", parent)
+
+    def links(self) -> list[tuple[str, str, str]]:
+        """Every link still waiting: (reply, reply Close id, parent)."""
+        return self._rows("SELECT reply, close_id, parent FROM links")
 
     def contacts(self) -> dict[str, Contact]:
         rows = self._rows("SELECT phone, lead, contact, lead_intended FROM contacts")
