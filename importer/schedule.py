@@ -57,6 +57,7 @@ class Scheduler:
         self._waiting: dict[str, list[Planned]] = {}
         self._waiting_count = 0
         self._live: set[str] = set()  # ids ready, waiting or in flight
+        self._in_flight: set[str] = set()
         self._running = 0
         self._spill = Spill(spill_dir)
         self._released: deque[str] = deque()  # finished ids that may have replies in the spill
@@ -88,7 +89,8 @@ class Scheduler:
         """Apply `later` (a copy with more to say) to its message when it starts, if it has not
         started yet; False if it has (or was never admitted)."""
         wa_id = later.external_id
-        if wa_id not in self._live and not self._spill.holds(wa_id):
+        started = wa_id in self._in_flight
+        if started or (wa_id not in self._live and not self._spill.holds(wa_id)):
             return False
         earlier = self._amends.get(wa_id)
         self._amends[wa_id] = later if earlier is None else amended(earlier, later)
@@ -106,6 +108,7 @@ class Scheduler:
                         self._slots.release()
                         break
                     self._running += 1
+                    self._in_flight.add(planned.external_id)
                     task = workers.create_task(self._work(planned))
                     self._tasks.add(task)
                     task.add_done_callback(self._finished)
@@ -201,6 +204,7 @@ class Scheduler:
             self._slots.release()
             wa_id = planned.external_id
             self._live.discard(wa_id)
+            self._in_flight.discard(wa_id)
             children = self._waiting.pop(wa_id, [])
             self._waiting_count -= len(children)
             for child in children:

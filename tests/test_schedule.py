@@ -229,3 +229,18 @@ async def test_thread_feed_stops_reading_when_the_consumer_leaves() -> None:
     settled = len(read)
     await asyncio.sleep(0.05)
     assert len(read) == settled <= 40
+
+
+async def test_a_copy_of_a_message_already_started_is_not_taken_as_an_amendment(
+    tmp_path: Path,
+) -> None:
+    answers: list[bool] = []
+    scheduler: Scheduler
+
+    async def start(p: Planned) -> None:
+        answers.append(scheduler.amend(planned(0, parent=9)))  # while m0 is in flight
+        await asyncio.sleep(0)
+
+    scheduler = Scheduler(start, concurrency=1, is_done=lambda _: False, spill_dir=tmp_path)
+    assert await scheduler.run(batches_of([planned(0)], [1])) == 0
+    assert answers == [False]  # too late to lend its link: the caller must heal it
