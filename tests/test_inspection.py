@@ -81,6 +81,11 @@ def test_status_failed_lists_each_failure_with_its_line_and_its_command_retries_
     out = status(capsys, "--checkpoint", "../run.ckpt", "--failed")
     assert out.splitlines()[0] == "../run.ckpt: imported 10, pending 0, failed 0"
     assert "  failed " not in out
+    assert out.splitlines()[-2].startswith("last run, started ")
+    assert shlex.split(out.splitlines()[-1]) == command
+    with sqlite3.connect(tmp_path / "run.ckpt") as db:  # settled failures leave no place behind
+        assert db.execute("SELECT count(*) FROM failed_at").fetchone() == (0,)
+    db.close()
 
 
 def test_the_command_keeps_what_reads_and_sends_the_same_and_never_the_key(
