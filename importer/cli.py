@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -206,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="summarise a checkpoint")
     status.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="PATH")
     status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.add_argument(
+        "--failed",
+        action="store_true",
+        help="list each failed message with its reason and where it was read, then the "
+        "command that retries them",
+    )
     status.set_defaults(handler=_cmd_status, subparser=status)
 
     commands.add_parser(
@@ -324,9 +331,10 @@ def _add_sending(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(ns: argparse.Namespace) -> int:
+    from importer import rerun
     from importer.runner import run_import
 
-    config = _run_config(ns)
+    config = dataclasses.replace(_run_config(ns), last_run=rerun.of_run(ns))
     report = asyncio.run(run_import(config))
     if ns.report:  # first: a closed stderr must not keep the report from the disk
         report.write(ns.report)
@@ -387,7 +395,7 @@ def _cmd_inspect(ns: argparse.Namespace) -> int:
 def _cmd_status(ns: argparse.Namespace) -> int:
     from importer.inspection import show_status
 
-    return show_status(ns.checkpoint, as_json=ns.json)
+    return show_status(ns.checkpoint, as_json=ns.json, failed=ns.failed)
 
 
 def _run_config(ns: argparse.Namespace) -> RunConfig:

@@ -7,14 +7,15 @@ import sys
 from collections import Counter
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from importer import mapping_template
+from importer import mapping_template, rerun
 from importer.checkpoint import load_state
+from importer.checkpoint.store import LastRun
 from importer.contacts import LeadContact
 from importer.errors import UsageError
 from importer.plan import Planned, Planner, Window
@@ -147,7 +148,9 @@ def inspect_sources(
     return 1 if problems else 0
 
 
-def show_status(path: Path, *, as_json: bool) -> int:
+def show_status(path: Path, *, as_json: bool, failed: bool = False) -> int:
+    """Totals and per chat; with `failed`, each failed message and where it was read; and the
+    command that runs the last run again, which retries the failed."""
     if not path.is_file():
         raise UsageError(f"no checkpoint at {path}")
     state = load_state(path)
@@ -162,6 +165,7 @@ def show_status(path: Path, *, as_json: bool) -> int:
         }
         for chat, counts in sorted(by_chat.items())
     ]
+    last = state.store.last_run()
     if as_json:
         document = {
             "imported": totals["imported"],
@@ -169,20 +173,73 @@ def show_status(path: Path, *, as_json: bool) -> int:
             "failed": totals["failed"],
             "chats": chats,
             "failed_messages": [
-                {"external_id": k, "reason": v} for k, v in sorted(state.failed.items())
+                {"external_id": f.wa_id, "reason": f.reason, "source": f.source, "line": f.line}
+                for f in state.store.failures()
             ],
+            "last_run": None if last is None else _last_run_json(last, path),
         }
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
     print(
-        f"{path}: imported {totals['imported']}, pending {totals['pending']}, "
-        f"failed {totals['failed']}"
+        printable(
+            f"{path}: imported {totals['imported']}, pending {totals['pending']}, "
+            f"failed {totals['failed']}"
+        )
     )
     for row in chats:
         print(
-            f"  {row['chat'] or '(unknown chat)'}: imported {row['imported']}, "
-            f"pending {row['pending']}, failed {row['failed']}"
+            printable(
+                f"  {row['chat'] or '(unknown chat)'}: imported {row['imported']}, "
+                f"pending {row['pending']}, failed {row['failed']}"
+            )
         )
-    for wa_id, reason in sorted(state.failed.items()):
-        print(f"  failed {wa_id}: {reason}")
+    if failed:
+        for f in state.store.failures():
+            print(printable(f"  failed {f.wa_id}: {f.reason}{_read_at(f.source, f.line)}"))
+    _say_rerun(path, last, totals["failed"], listed=failed)
     return 0
+
+
+def _last_run_json(last: LastRun, path: Path) -> dict[str, Any]:
+    return {
+        "started": datetime.fromtimestamp(last.at, UTC).isoformat(),
+        "sources": list(last.sources),
+        "options": list(last.options),
+        "command": rerun.command(last, path),
+    }
+
+
+def _read_at(source: str | None, line: int | None) -> str:
+    if source is None:
+        return ""
+    return f" (at {source}:{line})" if line is not None else f" (in {source})"
+
+
+def _say_rerun(path: Path, last: LastRun | None, failed: int, *, listed: bool) -> None:
+    if last is None:
+        if failed:
+            print(
+                printable(
+                    f"this checkpoint does not name its last run's sources (an earlier release "
+                    f"wrote it): to retry the failed, rerun `wa-close-import run SOURCE... "
+                    f"--checkpoint {path}` with that run's options"
+                )
+            )
+        return
+    started = datetime.fromtimestamp(last.at, UTC)
+    if not failed:
+        print(f"last run, started {started:%Y-%m-%d %H:%M:%S} UTC:")
+    elif listed:
+        print(
+            f"to retry them once their cause is fixed, run the last run again (started "
+            f"{started:%Y-%m-%d %H:%M:%S} UTC; the API key is not kept: set CLOSE_API_KEY):"
+        )
+    else:
+        print(
+            printable(
+                f"{failed} failed: `wa-close-import status --failed --checkpoint {path}` lists "
+                f"them; to retry them, run the last run again (started "
+                f"{started:%Y-%m-%d %H:%M:%S} UTC; the API key is not kept: set CLOSE_API_KEY):"
+            )
+        )
+    print(printable(f"  {rerun.command(last, path)}"))

@@ -345,9 +345,9 @@ class Importer:
         would let the next run resend it without looking it up first.
         """
         if answered or p.external_id not in self._checkpoint.state.pending:
-            self._checkpoint.record(
-                {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
-            )
+            failure = {"op": "fail", "id": p.external_id, "reason": reason, "chat": p.remote_phone}
+            where = {"source": p.message.source, "line": p.message.line}  # for `status --failed`
+            self._checkpoint.record(failure | where)
         else:
             reason += " (it may have reached Close: the next run looks it up before resending)"
         (self._report.reject if rejected else self._report.fail)(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from importer.checkpoint import Checkpoint, CheckpointState, load_state
+from importer.checkpoint.store import LastRun
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
@@ -46,6 +47,7 @@ class RunConfig:
     show_progress: bool = True
     status_every_s: float = 300.0  # stderr not a terminal: a line of where it stands this often
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    last_run: LastRun | None = None  # kept in the checkpoint, for `status` to print it again
 
 
 def needed(config: RunConfig, state: CheckpointState) -> Callable[[Planned], bool]:
@@ -165,6 +167,8 @@ async def _send(config: RunConfig, report: Report) -> None:
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
     try:
+        if config.last_run is not None:
+            await checkpoint.remember_run(config.last_run)
         with StopOnSignals() as stop:
             await _import_stream(config, report, checkpoint, stop)
     finally:

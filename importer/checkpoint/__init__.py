@@ -4,7 +4,8 @@ For each WhatsApp id it holds one row: *pending* (a create is about to leave, or
 answer was lost), *done* (Close holds it as activity `close_id`, with a fingerprint of what was
 sent, for `--sync-edits`) or *failed* (Close refused it, or it could not be sent). Beside them:
 uploaded files (content hash -> download URL and when), and phones resolved to a lead and
-contact, or whose lead creation was about to be sent.
+contact, or whose lead creation was about to be sent. For `status --failed`: where each failed
+id was read, and the sources and options of the last run (never the API key: `rerun.py`).
 
 The guarantees, and what gives each:
 - An intent is committed before its create leaves (`write_ahead`); the run's workers share

@@ -58,6 +58,23 @@ STEPS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX links_by_parent ON links (parent);
     """,
+    # `status --failed`: where each failed message was read, and the run that retries them.
+    """
+    -- Only failed ids have a row: the trigger drops it once the id is settled otherwise.
+    CREATE TABLE failed_at (
+        wa_id TEXT PRIMARY KEY, source TEXT NOT NULL, line INTEGER
+    ) WITHOUT ROWID;
+    CREATE TRIGGER failure_settled AFTER UPDATE OF state ON messages WHEN NEW.state != 2 BEGIN
+        DELETE FROM failed_at WHERE wa_id = NEW.wa_id;
+    END;
+    -- One row, replaced at the start of each run (options: arguments of `run`, never the key).
+    CREATE TABLE last_run (
+        run TEXT PRIMARY KEY CHECK (run = 'last'),
+        at REAL NOT NULL,  -- epoch seconds
+        sources TEXT NOT NULL,  -- JSON list of absolute paths
+        options TEXT NOT NULL  -- JSON list of arguments
+    );
+    """,
 )
 
 

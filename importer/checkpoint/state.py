@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from importer.checkpoint.schema import DONE, FAILED, PENDING
@@ -100,6 +101,15 @@ class CheckpointState:
             raise ValueError(f"unknown checkpoint op {op!r}")
         self._contacts[phone] = contact
         return "contacts", phone, contact
+
+    def changes(self, record: dict[str, Any]) -> list[Change]:
+        """`apply`, and for a failure, where its message was read (for `status --failed`,
+        absolute: it may be run from another folder)."""
+        change = self.apply(record)
+        if record["op"] == "fail" and "source" in record and change[2].state == FAILED:
+            where = (str(Path(record["source"]).absolute()), record.get("line"))
+            return [change, ("failed_at", record["id"], where)]
+        return [change]
 
     def settle(self, changes: list[Change]) -> None:
         """`changes` are committed: what no later record replaced is read from the file now."""

@@ -9,7 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from importer.checkpoint.schema import DONE
+import orjson
+
+from importer.checkpoint.schema import DONE, FAILED
 from importer.errors import CheckpointError
 
 
@@ -29,6 +31,23 @@ class Contact(NamedTuple):
     intended: bool
 
 
+class Failure(NamedTuple):
+    """A failed id, why, and where it was read (None: recorded before the checkpoint kept it)."""
+
+    wa_id: str
+    reason: str
+    source: str | None
+    line: int | None
+
+
+class LastRun(NamedTuple):
+    """The sources and options of the checkpoint's last run (see `importer/rerun.py`)."""
+
+    at: float  # epoch seconds it started
+    sources: tuple[str, ...]
+    options: tuple[str, ...]
+
+
 HELD_READS = 1000
 File = tuple[str, float]  # download URL, uploaded at (epoch seconds)
 Link = tuple[str, str]  # a reply's Close id, its parent's WhatsApp id
@@ -43,6 +62,8 @@ _WRITES = {
     "contacts": "INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?)",
     "links": "INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
     "linked": "DELETE FROM links WHERE reply = ?",  # after "links": added and healed at once
+    "failed_at": "INSERT OR REPLACE INTO failed_at VALUES (?, ?, ?)",
+    "last_run": "INSERT OR REPLACE INTO last_run VALUES (?, ?, ?, ?)",
 }
 
 
@@ -144,6 +165,32 @@ class Store:
         return {
             phone: Contact(lead, contact, bool(intended)) for phone, lead, contact, intended in rows
         }
+
+    def failures(self) -> Iterator[Failure]:
+        """Every failed id, by source and line (where each was read, when the file kept it)."""
+        if self._lacks("failed_at"):  # a file of an earlier release, read as it is
+            sql = "SELECT wa_id, reason, NULL, NULL FROM messages m"
+        else:
+            sql = "SELECT m.wa_id, m.reason, f.source, f.line FROM messages m "
+            sql += "LEFT JOIN failed_at f USING (wa_id)"
+        sql += f" WHERE m.state = {FAILED} AND m.state != {DONE} ORDER BY 3, 4, 1"
+        for wa_id, reason, source, line in self._stream(sql):
+            yield Failure(wa_id, reason or "", source, line)
+
+    def last_run(self) -> LastRun | None:
+        if self._lacks("last_run"):
+            return None
+        rows = self._rows("SELECT at, sources, options FROM last_run")
+        if not rows:
+            return None
+        at, sources, options = rows[0]
+        return LastRun(at, tuple(orjson.loads(sources)), tuple(orjson.loads(options)))
+
+    def _lacks(self, table: str) -> bool:
+        """Whether a table of a later schema step is missing (`status` opens files read-only,
+        so an older file is read without its later steps)."""
+        sql = "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)"
+        return bool(self._rows(sql, table)[0][0])
 
     def damage(self) -> str | None:
         """What `PRAGMA quick_check` finds wrong with the file, or None."""

@@ -8,10 +8,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from importer.checkpoint import lock, schema
 from importer.checkpoint.access import open_for_writing, real_path
 from importer.checkpoint.state import CheckpointState
-from importer.checkpoint.store import Change, Store, write
+from importer.checkpoint.store import Change, LastRun, Store, write
 from importer.errors import CheckpointError
 
 # Results alone wait up to this long for an intent to share their commit: one commit per
@@ -69,6 +71,15 @@ class Checkpoint:
         if self._failure is not None and not self._failure_seen:
             raise self._failure
 
+    async def remember_run(self, run: LastRun) -> None:
+        """Keep this run's sources and options in place of the last run's, before sending."""
+        assert self._db is not None
+        row = (run.at, orjson.dumps(run.sources).decode(), orjson.dumps(run.options).decode())
+        try:
+            await asyncio.to_thread(write, self._db, [("last_run", "last", row)])
+        except (sqlite3.Error, OSError) as exc:
+            raise CheckpointError(f"cannot write checkpoint {self.path}: {exc}") from exc
+
     def record(self, *records: dict[str, Any]) -> None:
         """Take records now and commit them soon, in the next grouped commit.
 
@@ -78,7 +89,7 @@ class Checkpoint:
         if self._reads_held and self._store is not None:
             self._store.stop_holding()  # the first write: from now on reads see each commit
             self._reads_held = False
-        changes = [self.state.apply(record) for record in records]
+        changes = [change for record in records for change in self.state.changes(record)]
         if self._failure is not None:
             return  # nothing reaches the file any more; the run is stopping
         self._buffer += changes
