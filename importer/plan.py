@@ -76,10 +76,10 @@ class Plan:
 class Planner:
     """Resolves messages one at a time, keeping only their ids (to tell repeats from clashes).
 
-    `inspect` and `--dry-run` stream through it in constant memory per message; `make_plan`
-    collects and orders what it yields for sending. Cloud API copies and media halves are
-    settled by `copies`, which holds a media half until its other half is read; halves still
-    alone at the end are planned then, a placeholder as `<media omitted>`.
+    `inspect`, `--dry-run` and `run` (`runner.PlanStream`) stream through it; `make_plan`
+    collects and orders what it yields, whole, for small inputs. Cloud API copies and media
+    halves are settled by `copies`, which holds a media half until its other half is read;
+    halves still alone at the end are planned then, a placeholder as `<media omitted>`.
     """
 
     def __init__(
@@ -193,8 +193,8 @@ def make_plan(
 ) -> Plan:
     """The messages `needed` keeps, in send order: by timestamp, file order breaking ties.
 
-    Only those are held in memory (sending in order needs them all at hand); the rest, such as
-    what the checkpoint says is imported already, are counted as they stream past.
+    Everything kept is held in memory: for small inputs and the planner's own tests; `run`
+    streams instead (`runner.PlanStream`, `schedule.Scheduler`).
     """
     planner = Planner(options, window, amends=True)
     kept: list[Planned] = []

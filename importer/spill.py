@@ -51,26 +51,21 @@ class Spill:
 
     def take(self, parent: str, limit: int) -> list[Planned]:
         """Up to `limit` of the replies waiting for `parent`, removed from the file."""
-        if not self._count:
-            return []
-        assert self._db is not None
-        rows = self._db.execute(
-            "DELETE FROM waiting WHERE rowid IN "
-            "(SELECT rowid FROM waiting WHERE parent = ? LIMIT ?) RETURNING payload",
-            (parent, limit),
-        ).fetchall()
-        self._count -= len(rows)
-        return [pickle.loads(row[0]) for row in rows]
+        return self._remove("WHERE parent = ?", (parent,), limit)
 
     def oldest(self, limit: int) -> list[Planned]:
         """Up to `limit` of the replies still waiting, first in send order, removed from disk."""
+        return self._remove("ORDER BY at, seq", (), limit)
+
+    def _remove(self, choose: str, args: tuple[object, ...], limit: int) -> list[Planned]:
+        """The rows `choose` picks (at most `limit`), deleted, in send order."""
         if not self._count:
             return []
         assert self._db is not None
         rows = self._db.execute(
             "DELETE FROM waiting WHERE rowid IN "
-            "(SELECT rowid FROM waiting ORDER BY at, seq LIMIT ?) RETURNING at, seq, payload",
-            (limit,),
+            f"(SELECT rowid FROM waiting {choose} LIMIT ?) RETURNING at, seq, payload",
+            (*args, limit),
         ).fetchall()
         self._count -= len(rows)
         # RETURNING gives no order: sort here.
