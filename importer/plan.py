@@ -9,9 +9,10 @@ sources (file order breaks ties; input need not be sorted).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
 from importer.coexistence import AddressBook, HistorySync, HistoryTally
 from importer.copies import Copies, Taken
@@ -27,6 +28,8 @@ from importer.model import (
 )
 from importer.phones import to_e164
 from importer.sources.options import ReadOptions
+
+KNOWN_BATCH = 500  # messages asked of the checkpoint at once (`Planner`'s `known`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ class Planner:
         window: Window = Window(),
         *,
         amends: bool = False,
-        known: Callable[[str], bool] = lambda _: False,
+        known: Callable[[list[str]], Container[str]] | None = None,
     ):
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
@@ -99,7 +102,8 @@ class Planner:
         self.history = HistoryTally()
         self._copies = Copies(self.ids, self.skipped)
         self._amends = amends  # yield the later copies that amend a planned message
-        self._known = known  # ids the checkpoint holds as done
+        self._known = known  # of the ids asked, those the checkpoint holds as done
+        self._done: Container[str] = ()  # what `known` said of the items read ahead
         self._their_names: dict[str, str] = {}  # E.164 -> first name a message of theirs gave
         self._options = options
         self._window = window
@@ -111,17 +115,21 @@ class Planner:
 
         In input order, except history media halves: those come once both are read, or at the
         end. With `amends`, a later copy amending a message comes too (`Planned.amends`)."""
-        for position, item in enumerate(items):
+        # Without a checkpoint to ask, items are planned as they are read: `mapping_template`
+        # watches both in step.
+        read = items if self._known is None else self._asked_ahead(items, self._known)
+        for position, item in enumerate(read):
             if isinstance(item, Message):
-                if item.part is None and self._known(item.external_id):
+                known = item.external_id in self._done
+                if item.part is None and known:
                     # The checkpoint holds it: no repeat to tell from a clash, no copy to join,
                     # and so no entry in the index, which then grows only with what is new.
-                    planned = self._plan(Taken(item, position), index=False)
+                    planned = self._plan(Taken(item, position), known=True, index=False)
                 else:
                     taken = (
                         self._copies.take(item, position) if item.wamid else Taken(item, position)
                     )
-                    planned = self._plan(taken) if taken is not None else None
+                    planned = self._plan(taken, known=known) if taken is not None else None
                 if planned is not None and (self._amends or not planned.amends):
                     yield planned
             elif isinstance(item, Problem):
@@ -136,11 +144,24 @@ class Planner:
                     self.address_book.add(phone, item.at, item.name)
             elif isinstance(item, HistoryChunk):
                 self._chunk(item)
-        for taken, part in self._copies.lone_halves():
+        lone = list(self._copies.lone_halves())
+        done = self._known([t.message.external_id for t, _ in lone]) if self._known and lone else ()
+        for taken, part in lone:
             if part == "placeholder":
                 self.history.placeholder_left(taken.message.local_phone)
-            if (planned := self._plan(taken)) is not None:
+            known = taken.message.external_id in done
+            if (planned := self._plan(taken, known=known)) is not None:
                 yield planned
+
+    def _asked_ahead(
+        self, items: Iterable[object], known: Callable[[list[str]], Container[str]]
+    ) -> Iterator[object]:
+        """`items`, `known` asked about a batch of their messages before they are planned: one
+        question per message cost a rerun more than reading the message did."""
+        them = iter(items)
+        while batch := list(islice(them, KNOWN_BATCH)):
+            self._done = known([m.external_id for m in batch if isinstance(m, Message)])
+            yield from batch
 
     def name_of(self, phone: str) -> str | None:
         """`names()` of one phone, safe to ask from another thread while this one reads."""
@@ -157,7 +178,7 @@ class Planner:
         if problem is not None:
             self.notes.append(problem)
 
-    def _plan(self, taken: Taken, *, index: bool = True) -> Planned | None:
+    def _plan(self, taken: Taken, *, known: bool, index: bool = True) -> Planned | None:
         message = taken.message
         if index and not message.wamid:
             found = digest(message.timestamp, message.text, message.reply_to)
@@ -179,7 +200,7 @@ class Planner:
             if not taken.amends:
                 self.problems.append(_problem(message, resolved))
             return None
-        planned = Planned(taken.position, message, *resolved, amends=taken.amends, known=not index)
+        planned = Planned(taken.position, message, *resolved, amends=taken.amends, known=known)
         if planned.their_name:
             self._their_names.setdefault(planned.remote_phone, planned.their_name)
         return planned

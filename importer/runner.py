@@ -140,12 +140,12 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
     resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
-    planner = Planner(config.read, config.window, known=state.done.__contains__)
+    planner = Planner(config.read, config.window, known=state.done_among)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
     items = stop.until_stopped(read_sources(list(config.sources), config.read))
     for p in planner.messages(items):
-        if p.external_id in state.done:
+        if p.known:
             report.count("skipped", p.remote_phone)
             continue
         report.count("created", p.remote_phone)
@@ -198,7 +198,7 @@ async def _import_stream(
         # The reading thread's own view of the checkpoint: what it holds needs no index entry.
         known = load_state(config.checkpoint)
         stack.callback(known.store.close)
-        planner = Planner(config.read, config.window, amends=True, known=known.done.__contains__)
+        planner = Planner(config.read, config.window, amends=True, known=known.done_among)
         resolver = ContactResolver(
             config.mapping,
             config.defaults,
