@@ -264,10 +264,17 @@ def _resolve_parties(
     """(direction, local E.164, remote E.164), or the reason they cannot be known."""
     sender = _phone(message.from_phone, options)
     receiver = _phone(message.to_phone, options)
-    for raw in (message.from_phone, message.to_phone, message.local_phone, message.remote_phone):
-        if raw and _phone(raw, options) is None:
+    local_given = _phone(message.local_phone, options)
+    remote_given = _phone(message.remote_phone, options)
+    for raw, phone in (
+        (message.from_phone, sender),
+        (message.to_phone, receiver),
+        (message.local_phone, local_given),
+        (message.remote_phone, remote_given),
+    ):
+        if raw and phone is None:
             return f"not a phone number: {raw!r}"
-    local = _phone(message.local_phone, options) or local_default
+    local = local_given or local_default
     direction = message.direction
     if direction is None and local is not None:
         if sender == local:
@@ -277,8 +284,8 @@ def _resolve_parties(
     if direction is None:
         return "direction unknown: give `direction`, or `from`/`to` naming the local phone"
     theirs, ours = (receiver, sender) if direction == "outgoing" else (sender, receiver)
-    local = _phone(message.local_phone, options) or ours or local_default
-    remote = _phone(message.remote_phone, options) or theirs or remote_default
+    local = local_given or ours or local_default
+    remote = remote_given or theirs or remote_default
     if local is None:
         return "local phone unknown: pass --local-phone or give `local_phone`"
     if remote is None:

@@ -36,6 +36,7 @@ _OPTIONAL_TEXT = (
     "user_id",
     "integration_link",
 )
+_OPTIONAL_KEYS = frozenset(_OPTIONAL_TEXT)
 
 
 class _Invalid(ValueError):
@@ -57,7 +58,7 @@ def read_jsonl(
             reason = f"line longer than {MAX_LINE_BYTES} bytes; not read: nothing on it is imported"
             yield Problem(source, number, reason)
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             record = orjson.loads(line)
@@ -117,13 +118,14 @@ def _read_message(
         timestamp = parse_timestamp(_required(record, "timestamp"))
         direction = _direction(record.get("direction"))
         text = _string(record, "text") or ""
-        fields = {key: _string(record, key, numbers=True) for key in _OPTIONAL_TEXT}
+        fields = _optional_text(record)
         attachments, missing = _attachments(record.get("attachments"), files)
     except _Invalid as exc:
         return Problem(source, line, str(exc), external_id)
-    reason = "; ".join(missing) if missing else oversize_reason(attachments)
-    if reason:
-        return Problem(source, line, reason, external_id)
+    if attachments or missing:
+        reason = "; ".join(missing) if missing else oversize_reason(attachments)
+        if reason:
+            return Problem(source, line, reason, external_id)
     return Message(
         external_id=external_id,
         timestamp=timestamp,
@@ -131,17 +133,31 @@ def _read_message(
         line=line,
         text=text,
         direction=direction,
-        from_phone=fields["from"],
-        to_phone=fields["to"],
-        local_phone=fields["local_phone"],
-        remote_phone=fields["remote_phone"],
-        reply_to=fields["reply_to"],
+        from_phone=fields.get("from"),
+        to_phone=fields.get("to"),
+        local_phone=fields.get("local_phone"),
+        remote_phone=fields.get("remote_phone"),
+        reply_to=fields.get("reply_to"),
         attachments=attachments,
-        lead_id=fields["lead_id"],
-        contact_id=fields["contact_id"],
-        user_id=fields["user_id"],
-        integration_link=fields["integration_link"],
+        lead_id=fields.get("lead_id"),
+        contact_id=fields.get("contact_id"),
+        user_id=fields.get("user_id"),
+        integration_link=fields.get("integration_link"),
     )
+
+
+def _optional_text(record: dict[str, Any]) -> dict[str, str]:
+    """The optional text fields the line gives, looking only at its keys (most lines give one
+    or two of the nine)."""
+    found: dict[str, str] = {}
+    for key, value in record.items():
+        if key in _OPTIONAL_KEYS and value is not None:
+            if type(value) is not str:
+                # A number to take as text, or a line to refuse for the first bad field in order.
+                checked = {k: _string(record, k, numbers=True) for k in _OPTIONAL_TEXT}
+                return {k: v for k, v in checked.items() if v is not None}
+            found[key] = value
+    return found
 
 
 def _required(record: dict[str, Any], key: str) -> object:
