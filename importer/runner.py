@@ -72,10 +72,10 @@ class PlanStream:
         state: CheckpointState,
         planner: Planner,
         amend: Callable[[Planned], bool],
-        not_needed: Callable[[Planned], None],
+        not_needed: Callable[[Counter[str]], None],
     ):
         self.planner = planner
-        self._not_needed = not_needed  # in Close already (the checkpoint holds it)
+        self._not_needed = not_needed  # how many of each chat are in Close already
         self.finished = False  # every source was read to its end
         self._needed = needed(config, state)
         self._amend = amend
@@ -90,17 +90,20 @@ class PlanStream:
         async for batch in self._feed:
             kept: list[Planned] = []
             at: dict[str, int] = {}  # id -> its place in `kept`, for a copy in the same batch
+            not_needed: Counter[str] = Counter()  # chat -> how many
             for p in batch:
                 if not p.amends:
                     if self._needed(p):
                         at[p.external_id] = len(kept)
                         kept.append(p)
                     else:
-                        self._not_needed(p)
+                        not_needed[p.remote_phone] += 1
                 elif (i := at.get(p.external_id)) is not None:
                     kept[i] = amended(kept[i], p)
                 else:
                     self._amend(p)
+            if not_needed:
+                self._not_needed(not_needed)
             yield kept
         self.finished = True
 
@@ -220,7 +223,7 @@ async def _import_stream(
             checkpoint.state,
             planner,
             importer.amend,
-            lambda p: report.count("skipped", p.remote_phone),
+            lambda chats: report.count_by_chat("skipped", chats),
         )
         shown = RunProgress(
             report,
