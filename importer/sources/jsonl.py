@@ -25,18 +25,18 @@ from importer.sources.content_types import guess_content_type
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_OPTIONAL_TEXT = (
-    "from",
-    "to",
-    "local_phone",
-    "remote_phone",
-    "reply_to",
-    "lead_id",
-    "contact_id",
-    "user_id",
-    "integration_link",
-)
-_OPTIONAL_KEYS = frozenset(_OPTIONAL_TEXT)
+# Key on the line -> field of `Message`.
+_OPTIONAL_TEXT = {
+    "from": "from_phone",
+    "to": "to_phone",
+    "local_phone": "local_phone",
+    "remote_phone": "remote_phone",
+    "reply_to": "reply_to",
+    "lead_id": "lead_id",
+    "contact_id": "contact_id",
+    "user_id": "user_id",
+    "integration_link": "integration_link",
+}
 
 
 class _Invalid(ValueError):
@@ -127,36 +127,21 @@ def _read_message(
         if reason:
             return Problem(source, line, reason, external_id)
     return Message(
-        external_id=external_id,
-        timestamp=timestamp,
-        source=source,
-        line=line,
-        text=text,
-        direction=direction,
-        from_phone=fields.get("from"),
-        to_phone=fields.get("to"),
-        local_phone=fields.get("local_phone"),
-        remote_phone=fields.get("remote_phone"),
-        reply_to=fields.get("reply_to"),
-        attachments=attachments,
-        lead_id=fields.get("lead_id"),
-        contact_id=fields.get("contact_id"),
-        user_id=fields.get("user_id"),
-        integration_link=fields.get("integration_link"),
+        external_id, timestamp, source, line, text, direction, attachments=attachments, **fields
     )
 
 
-def _optional_text(record: dict[str, Any]) -> dict[str, str]:
-    """The optional text fields the line gives, looking only at its keys (most lines give one
-    or two of the nine)."""
-    found: dict[str, str] = {}
+def _optional_text(record: dict[str, Any]) -> dict[str, Any]:  # Any: to pass as keywords
+    """The `Message` fields of the optional text the line gives, looking only at its keys
+    (most lines give one or two of the nine): passed as keywords, the rest keep defaults."""
+    found: dict[str, Any] = {}
     for key, value in record.items():
-        if key in _OPTIONAL_KEYS and value is not None:
+        if key in _OPTIONAL_TEXT and value is not None:
             if type(value) is not str:
                 # A number to take as text, or a line to refuse for the first bad field in order.
                 checked = {k: _string(record, k, numbers=True) for k in _OPTIONAL_TEXT}
-                return {k: v for k, v in checked.items() if v is not None}
-            found[key] = value
+                return {_OPTIONAL_TEXT[k]: v for k, v in checked.items() if v is not None}
+            found[_OPTIONAL_TEXT[key]] = value
     return found
 
 
