@@ -124,12 +124,12 @@ class Planner:
                 if item.part is None and known:
                     # The checkpoint holds it: no repeat to tell from a clash, no copy to join,
                     # and so no entry in the index, which then grows only with what is new.
-                    planned = self._plan(Taken(item, position), known=True, index=False)
+                    planned = self._plan(item, position, known=True, index=False)
+                elif item.wamid:
+                    taken = self._copies.take(item, position)
+                    planned = self._plan_taken(taken, known) if taken is not None else None
                 else:
-                    taken = (
-                        self._copies.take(item, position) if item.wamid else Taken(item, position)
-                    )
-                    planned = self._plan(taken, known=known) if taken is not None else None
+                    planned = self._plan(item, position, known=known)
                 if planned is not None and (self._amends or not planned.amends):
                     yield planned
             elif isinstance(item, Problem):
@@ -149,8 +149,7 @@ class Planner:
         for taken, part in lone:
             if part == "placeholder":
                 self.history.placeholder_left(taken.message.local_phone)
-            known = taken.message.external_id in done
-            if (planned := self._plan(taken, known=known)) is not None:
+            if (planned := self._plan_taken(taken, taken.message.external_id in done)) is not None:
                 yield planned
 
     def _asked_ahead(
@@ -178,8 +177,19 @@ class Planner:
         if problem is not None:
             self.notes.append(problem)
 
-    def _plan(self, taken: Taken, *, known: bool, index: bool = True) -> Planned | None:
-        message = taken.message
+    def _plan_taken(self, taken: Taken, known: bool) -> Planned | None:
+        """`_plan` of what `copies` gave (a message read alone needs no `Taken`: millions are)."""
+        return self._plan(taken.message, taken.position, amends=taken.amends, known=known)
+
+    def _plan(
+        self,
+        message: Message,
+        position: int,
+        *,
+        amends: bool = False,
+        known: bool,
+        index: bool = True,
+    ) -> Planned | None:
         if index and not message.wamid:
             found = digest(message.timestamp, message.text, message.reply_to)
             earlier = self.ids.get(message.external_id)
@@ -192,15 +202,15 @@ class Planner:
                 return None
             self.ids.add(message.external_id, found)
         if message.timestamp not in self._window:
-            if not taken.amends:
+            if not amends:
                 self.skipped["outside window"] += 1
             return None
         resolved = _resolve_parties(message, self._options, self._local, self._remote)
         if isinstance(resolved, str):
-            if not taken.amends:
+            if not amends:
                 self.problems.append(_problem(message, resolved))
             return None
-        planned = Planned(taken.position, message, *resolved, amends=taken.amends, known=known)
+        planned = Planned(position, message, *resolved, amends, known)
         if planned.their_name:
             self._their_names.setdefault(planned.remote_phone, planned.their_name)
         return planned
