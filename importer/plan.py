@@ -9,9 +9,10 @@ sources (file order breaks ties; input need not be sorted).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
 from importer.coexistence import AddressBook, HistorySync, HistoryTally
 from importer.copies import Copies, Taken
@@ -27,6 +28,8 @@ from importer.model import (
 )
 from importer.phones import to_e164
 from importer.sources.options import ReadOptions
+
+KNOWN_BATCH = 500  # messages asked of the checkpoint at once (`Planner`'s `known`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ class Planner:
         window: Window = Window(),
         *,
         amends: bool = False,
-        known: Callable[[str], bool] = lambda _: False,
+        known: Callable[[list[str]], Container[str]] | None = None,
     ):
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
@@ -99,7 +102,8 @@ class Planner:
         self.history = HistoryTally()
         self._copies = Copies(self.ids, self.skipped)
         self._amends = amends  # yield the later copies that amend a planned message
-        self._known = known  # ids the checkpoint holds as done
+        self._known = known  # of the ids asked, those the checkpoint holds as done
+        self._done: Container[str] = ()  # what `known` said of the items read ahead
         self._their_names: dict[str, str] = {}  # E.164 -> first name a message of theirs gave
         self._options = options
         self._window = window
@@ -111,17 +115,21 @@ class Planner:
 
         In input order, except history media halves: those come once both are read, or at the
         end. With `amends`, a later copy amending a message comes too (`Planned.amends`)."""
-        for position, item in enumerate(items):
+        # Without a checkpoint to ask, items are planned as they are read: `mapping_template`
+        # watches both in step.
+        read = items if self._known is None else self._asked_ahead(items, self._known)
+        for position, item in enumerate(read):
             if isinstance(item, Message):
-                if item.part is None and self._known(item.external_id):
+                known = item.external_id in self._done
+                if item.part is None and known:
                     # The checkpoint holds it: no repeat to tell from a clash, no copy to join,
                     # and so no entry in the index, which then grows only with what is new.
-                    planned = self._plan(Taken(item, position), index=False)
+                    planned = self._plan(item, position, known=True, index=False)
+                elif item.wamid:
+                    taken = self._copies.take(item, position)
+                    planned = self._plan_taken(taken, known) if taken is not None else None
                 else:
-                    taken = (
-                        self._copies.take(item, position) if item.wamid else Taken(item, position)
-                    )
-                    planned = self._plan(taken) if taken is not None else None
+                    planned = self._plan(item, position, known=known)
                 if planned is not None and (self._amends or not planned.amends):
                     yield planned
             elif isinstance(item, Problem):
@@ -136,11 +144,23 @@ class Planner:
                     self.address_book.add(phone, item.at, item.name)
             elif isinstance(item, HistoryChunk):
                 self._chunk(item)
-        for taken, part in self._copies.lone_halves():
+        lone = list(self._copies.lone_halves())
+        done = self._known([t.message.external_id for t, _ in lone]) if self._known and lone else ()
+        for taken, part in lone:
             if part == "placeholder":
                 self.history.placeholder_left(taken.message.local_phone)
-            if (planned := self._plan(taken)) is not None:
+            if (planned := self._plan_taken(taken, taken.message.external_id in done)) is not None:
                 yield planned
+
+    def _asked_ahead(
+        self, items: Iterable[object], known: Callable[[list[str]], Container[str]]
+    ) -> Iterator[object]:
+        """`items`, `known` asked about a batch of their messages before they are planned: one
+        question per message cost a rerun more than reading the message did."""
+        them = iter(items)
+        while batch := list(islice(them, KNOWN_BATCH)):
+            self._done = known([m.external_id for m in batch if isinstance(m, Message)])
+            yield from batch
 
     def name_of(self, phone: str) -> str | None:
         """`names()` of one phone, safe to ask from another thread while this one reads."""
@@ -157,8 +177,19 @@ class Planner:
         if problem is not None:
             self.notes.append(problem)
 
-    def _plan(self, taken: Taken, *, index: bool = True) -> Planned | None:
-        message = taken.message
+    def _plan_taken(self, taken: Taken, known: bool) -> Planned | None:
+        """`_plan` of what `copies` gave (a message read alone needs no `Taken`: millions are)."""
+        return self._plan(taken.message, taken.position, amends=taken.amends, known=known)
+
+    def _plan(
+        self,
+        message: Message,
+        position: int,
+        *,
+        amends: bool = False,
+        known: bool,
+        index: bool = True,
+    ) -> Planned | None:
         if index and not message.wamid:
             found = digest(message.timestamp, message.text, message.reply_to)
             earlier = self.ids.get(message.external_id)
@@ -171,15 +202,15 @@ class Planner:
                 return None
             self.ids.add(message.external_id, found)
         if message.timestamp not in self._window:
-            if not taken.amends:
+            if not amends:
                 self.skipped["outside window"] += 1
             return None
         resolved = _resolve_parties(message, self._options, self._local, self._remote)
         if isinstance(resolved, str):
-            if not taken.amends:
+            if not amends:
                 self.problems.append(_problem(message, resolved))
             return None
-        planned = Planned(taken.position, message, *resolved, amends=taken.amends, known=not index)
+        planned = Planned(position, message, *resolved, amends, known)
         if planned.their_name:
             self._their_names.setdefault(planned.remote_phone, planned.their_name)
         return planned
@@ -243,10 +274,17 @@ def _resolve_parties(
     """(direction, local E.164, remote E.164), or the reason they cannot be known."""
     sender = _phone(message.from_phone, options)
     receiver = _phone(message.to_phone, options)
-    for raw in (message.from_phone, message.to_phone, message.local_phone, message.remote_phone):
-        if raw and _phone(raw, options) is None:
+    local_given = _phone(message.local_phone, options)
+    remote_given = _phone(message.remote_phone, options)
+    for raw, phone in (
+        (message.from_phone, sender),
+        (message.to_phone, receiver),
+        (message.local_phone, local_given),
+        (message.remote_phone, remote_given),
+    ):
+        if raw and phone is None:
             return f"not a phone number: {raw!r}"
-    local = _phone(message.local_phone, options) or local_default
+    local = local_given or local_default
     direction = message.direction
     if direction is None and local is not None:
         if sender == local:
@@ -256,8 +294,8 @@ def _resolve_parties(
     if direction is None:
         return "direction unknown: give `direction`, or `from`/`to` naming the local phone"
     theirs, ours = (receiver, sender) if direction == "outgoing" else (sender, receiver)
-    local = _phone(message.local_phone, options) or ours or local_default
-    remote = _phone(message.remote_phone, options) or theirs or remote_default
+    local = local_given or ours or local_default
+    remote = remote_given or theirs or remote_default
     if local is None:
         return "local phone unknown: pass --local-phone or give `local_phone`"
     if remote is None:

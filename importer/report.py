@@ -81,10 +81,22 @@ class Report:
         """One message's outcome, in the totals and, when its chat is known, in the chat's."""
         setattr(self, outcome, getattr(self, outcome) + 1)
         if chat is not None:
-            counts = self.chats.get(chat)
-            if counts is None:
-                counts = self.chats[chat] = ChatCounts()
+            counts = self._chat(chat)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
+
+    def count_by_chat(self, outcome: Outcome, chats: Counter[str]) -> None:
+        """The outcome of `chats[chat]` messages of each chat: a rerun finds millions in Close
+        already, and counts them a batch at a time."""
+        setattr(self, outcome, getattr(self, outcome) + chats.total())
+        for chat, n in chats.items():
+            counts = self._chat(chat)
+            setattr(counts, outcome, getattr(counts, outcome) + n)
+
+    def _chat(self, chat: str) -> ChatCounts:
+        counts = self.chats.get(chat)
+        if counts is None:
+            counts = self.chats[chat] = ChatCounts()
+        return counts
 
     def attachment(self, size: int, *, uploaded: bool) -> None:
         """One attachment of a message: its bytes sent now, or a file Close already has."""

@@ -72,10 +72,10 @@ class PlanStream:
         state: CheckpointState,
         planner: Planner,
         amend: Callable[[Planned], bool],
-        not_needed: Callable[[Planned], None],
+        not_needed: Callable[[Counter[str]], None],
     ):
         self.planner = planner
-        self._not_needed = not_needed  # in Close already (the checkpoint holds it)
+        self._not_needed = not_needed  # how many of each chat are in Close already
         self.finished = False  # every source was read to its end
         self._needed = needed(config, state)
         self._amend = amend
@@ -90,17 +90,20 @@ class PlanStream:
         async for batch in self._feed:
             kept: list[Planned] = []
             at: dict[str, int] = {}  # id -> its place in `kept`, for a copy in the same batch
+            not_needed: Counter[str] = Counter()  # chat -> how many
             for p in batch:
                 if not p.amends:
                     if self._needed(p):
                         at[p.external_id] = len(kept)
                         kept.append(p)
                     else:
-                        self._not_needed(p)
+                        not_needed[p.remote_phone] += 1
                 elif (i := at.get(p.external_id)) is not None:
                     kept[i] = amended(kept[i], p)
                 else:
                     self._amend(p)
+            if not_needed:
+                self._not_needed(not_needed)
             yield kept
         self.finished = True
 
@@ -140,12 +143,12 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
     resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
-    planner = Planner(config.read, config.window, known=state.done.__contains__)
+    planner = Planner(config.read, config.window, known=state.done_among)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
     items = stop.until_stopped(read_sources(list(config.sources), config.read))
     for p in planner.messages(items):
-        if p.external_id in state.done:
+        if p.known:
             report.count("skipped", p.remote_phone)
             continue
         report.count("created", p.remote_phone)
@@ -198,7 +201,7 @@ async def _import_stream(
         # The reading thread's own view of the checkpoint: what it holds needs no index entry.
         known = load_state(config.checkpoint)
         stack.callback(known.store.close)
-        planner = Planner(config.read, config.window, amends=True, known=known.done.__contains__)
+        planner = Planner(config.read, config.window, amends=True, known=known.done_among)
         resolver = ContactResolver(
             config.mapping,
             config.defaults,
@@ -220,7 +223,7 @@ async def _import_stream(
             checkpoint.state,
             planner,
             importer.amend,
-            lambda p: report.count("skipped", p.remote_phone),
+            lambda chats: report.count_by_chat("skipped", chats),
         )
         shown = RunProgress(
             report,

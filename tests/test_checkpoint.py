@@ -12,12 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.checkpoint import Checkpoint, CheckpointState, load_state
+from importer.checkpoint.access import build
 from importer.checkpoint.journal import JournalState
-from importer.checkpoint.schema import SQLITE_MAGIC
-from importer.checkpoint.store import write
+from importer.checkpoint.schema import DONE, FAILED, PENDING, SQLITE_MAGIC
+from importer.checkpoint.store import IN_BATCH, Entry, write
 from importer.errors import CheckpointError, CheckpointLocked
 
-ids = st.sampled_from([f"wamid.{n}" for n in range(6)])
+IDS = [f"wamid.{n}" for n in range(6)]
+ids = st.sampled_from(IDS)
 chats = st.sampled_from(["+1", "+2"])
 message_records = st.one_of(
     st.builds(lambda i, c: {"op": "intent", "id": i, "chat": c}, ids, chats),
@@ -50,6 +52,7 @@ def folded(entries: list[dict[str, Any]]) -> JournalState:
 
 def assert_says(state: CheckpointState, expected: JournalState) -> None:
     assert dict(state.done) == expected.done
+    assert state.done_among(IDS) == set(expected.done)
     assert dict(state.sums) == expected.sums
     assert dict(state.pending) == expected.pending
     assert dict(state.failed) == expected.failed
@@ -82,6 +85,7 @@ def test_records_say_what_the_journal_said_before_and_after_their_commit(
         checkpoint.record(*entries)
         # Before the commit: answered from what was recorded.
         assert dict(checkpoint.state.done) == expected.done
+        assert checkpoint.state.done_among(IDS) == set(expected.done)
         assert dict(checkpoint.state.pending) == expected.pending
         await checkpoint.close()
 
@@ -148,6 +152,19 @@ async def test_results_are_written_without_waiting_and_reach_the_file_with_the_n
     assert len(on_disk.done) == 100
     assert "x" in on_disk.pending
     await checkpoint.close()
+
+
+def test_done_among_asks_in_batches_and_answers_for_each_id_asked(tmp_path: Path) -> None:
+    path = tmp_path / "c.ckpt"
+    done = [("messages", str(n), Entry(DONE, "+1", f"acti_{n}")) for n in range(0, 1200, 2)]
+    others = [("messages", "p", Entry(PENDING, "+1")), ("messages", "f", Entry(FAILED, "+1"))]
+    build(path, [*done, *others])
+    asked = [str(n) for n in range(1200)] + ["p", "f", "0", "unknown", "1198"]
+
+    found = load_state(path).done_among(asked)
+
+    assert len(asked) > IN_BATCH
+    assert found == {str(n) for n in range(0, 1200, 2)}
 
 
 async def test_a_second_writer_is_refused_and_the_lock_goes_with_the_first(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from importer.message_ids import digest
 from importer.model import AddressEntry, Message
-from importer.plan import Planner, Window, make_plan
+from importer.plan import KNOWN_BATCH, Planner, Window, make_plan
 from importer.sources.options import ReadOptions
 
 LOCAL = "+14155550100"
@@ -90,7 +90,7 @@ def test_ids_the_checkpoint_holds_are_planned_without_an_index_entry() -> None:
         for n in range(6)
     ]
     again = message("m5", 5, 9, text="hi", direction="incoming", remote_phone="+16505550123")
-    planner = Planner(ReadOptions(local_phone=LOCAL), known={"m0", "m1", "m2"}.__contains__)
+    planner = Planner(ReadOptions(local_phone=LOCAL), known={"m0", "m1", "m2"}.intersection)
 
     planned = list(planner.messages([*items, again]))
 
@@ -98,6 +98,52 @@ def test_ids_the_checkpoint_holds_are_planned_without_an_index_entry() -> None:
     assert [p.known for p in planned] == [True] * 3 + [False] * 3  # the run asks no more of these
     assert len(planner.ids) == 3  # m3, m4, m5: the new ones
     assert planner.skipped == {"duplicate": 1}  # a repeat of a new one is still told apart
+
+
+def test_the_checkpoint_is_asked_a_batch_at_a_time_and_each_message_gets_its_own_answer() -> None:
+    new, old = f"m{KNOWN_BATCH - 1}", f"m{KNOWN_BATCH - 2}"  # the last two of the first batch
+    done = {f"m{n}" for n in range(0, KNOWN_BATCH + 100, 3)} - {new} | {old}
+    asked: list[list[str]] = []
+
+    def known(ids: list[str]) -> set[str]:
+        asked.append(ids)
+        return done.intersection(ids)
+
+    def item(n: int, line: int) -> Message:
+        return message(f"m{n}", line=line, direction="incoming", remote_phone="+16505550123")
+
+    items = [item(n, n) for n in range(KNOWN_BATCH + 100)]
+    # Across the batch boundary: a repeat of a new message, then of a done one.
+    items[KNOWN_BATCH + 10] = item(KNOWN_BATCH - 1, KNOWN_BATCH + 10)
+    items[KNOWN_BATCH + 11] = item(KNOWN_BATCH - 2, KNOWN_BATCH + 11)
+    planner = Planner(ReadOptions(local_phone=LOCAL), known=known)
+
+    planned = list(planner.messages(items))
+
+    assert [len(ids) for ids in asked] == [KNOWN_BATCH, 100]
+    assert [i for ids in asked for i in ids] == [m.external_id for m in items]
+    assert [p.known for p in planned] == [p.external_id in done for p in planned]
+    again = {p.message.line: p for p in planned if p.external_id in (new, old)}
+    assert sorted(again) == [KNOWN_BATCH - 2, KNOWN_BATCH - 1, KNOWN_BATCH + 11]
+    assert again[KNOWN_BATCH + 11].known  # a done one's repeat: planned again, as done
+    assert planner.skipped == {"duplicate": 1}  # the new one's repeat, told from a clash
+    assert len(planner.ids) == len(items) - 1 - sum(m.external_id in done for m in items)
+
+
+def test_media_halves_of_a_done_message_are_planned_as_done() -> None:
+    items = [
+        cloud("joined", 1, **PLACEHOLDER),
+        cloud("joined", 2, text="the photo", part="media"),
+        cloud("alone", 3, **PLACEHOLDER),
+        cloud("new", 4, **PLACEHOLDER),
+    ]
+    planner = Planner(ReadOptions(), known={"joined", "alone"}.intersection)
+    planned = list(planner.messages(items))
+    assert [(p.external_id, p.known) for p in planned] == [
+        ("joined", True),
+        ("alone", True),
+        ("new", False),
+    ]
 
 
 def test_the_window_counts_what_it_leaves_out() -> None:

@@ -164,3 +164,17 @@ def test_the_summary_and_report_count_what_close_holds(
         summary
     )
     assert f"  {NOBODY}: created 0, already imported 0, failed 4" in err.splitlines()
+
+
+def test_counting_a_batch_by_chat_says_what_counting_each_message_says() -> None:
+    chats = ["+1", "+2", "+1", "+3", "+1"]
+    one_by_one, by_chat = Report(), Report()
+    one_by_one.count("created", "+2")
+    by_chat.count("created", "+2")
+
+    for c in chats:
+        one_by_one.count("skipped", c)
+    by_chat.count_by_chat("skipped", Counter(chats))
+
+    assert by_chat.as_json() == one_by_one.as_json()
+    assert (by_chat.skipped, by_chat.chats["+1"].skipped, by_chat.chats["+2"].created) == (5, 3, 1)

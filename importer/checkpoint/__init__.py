@@ -19,8 +19,9 @@ The guarantees, and what gives each:
 - Any failed commit (a full disk, a short write, an I/O error) fails every waiter and every
   later write-ahead: nothing more is sent; SQLite rolls the transaction back, so the file stays
   consistent and a rerun resumes from it.
-- "Is this id done?" is one keyed read (`state.done`, ...), never a copy of every id in memory;
-  `status` reads per-chat counts that triggers keep in step with the rows.
+- "Is this id done?" is one keyed read (`state.done`, ...), or one query for hundreds of ids
+  (`done_among`), never a copy of every id in memory; `status` reads per-chat counts that
+  triggers keep in step with the rows.
 - One writer at a time (`lock.py`, on what the path resolves to); `status` and `--dry-run`
   read without the lock and write nothing.
 - A checkpoint written by release 0.1 (a JSONL journal) is migrated in place on first open,

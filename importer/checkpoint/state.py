@@ -1,4 +1,4 @@
-"""What the checkpoint says, asked one id at a time: the file, plus what is not yet committed.
+"""What the checkpoint says, asked by id: the file, plus what is not yet committed.
 
 Records fold into rows here, once: the run's answers are final before their commit (a worker
 reads its parent's Close id a moment after recording it), so each recorded row is kept in
@@ -8,7 +8,7 @@ reads its parent's Close id a moment after recording it), so each recorded row i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -56,6 +56,14 @@ class CheckpointState:
                 return generation[wa_id]
         found = self.store.message(wa_id)
         self._remember(wa_id, found)
+        return found
+
+    def done_among(self, wa_ids: Sequence[str]) -> set[str]:
+        """Those of `wa_ids` that `done` holds, asked of the file in batches: what a reader of
+        millions of ids asks (the planner, see `runner`), its answers too many to cache."""
+        recent = self.recent
+        found = self.store.done_among([i for i in wa_ids if i not in recent])
+        found.update(i for i in wa_ids if i in recent and _is_done(recent[i]))
         return found
 
     def _remember(self, wa_id: str, entry: Entry | None) -> None:
@@ -140,6 +148,11 @@ class CheckpointState:
         for chat, state, n in self.store.chat_counts():
             counts.setdefault(chat, Counter())[COUNTED_AS[state]] += n
         return counts
+
+
+def _is_done(entry: Entry) -> bool:
+    """Whether `done` holds it: the store's `done_among` asks the same of the file."""
+    return entry.state == DONE and entry.close is not None
 
 
 def _fold(entry: Entry | None, op: str, record: dict[str, Any]) -> Entry:

@@ -1,11 +1,12 @@
-"""Rows in and out of the checkpoint's SQLite file: one keyed read per question, batched writes."""
+"""Rows in and out of the checkpoint's SQLite file: keyed reads, alone or many at once; batched
+writes."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -49,6 +50,7 @@ class LastRun(NamedTuple):
 
 
 HELD_READS = 1000
+IN_BATCH = 500  # ids per `IN (...)`: far below SQLite's limit on parameters (999 before 3.32)
 File = tuple[str, float]  # download URL, uploaded at (epoch seconds)
 Link = tuple[str, str]  # a reply's Close id, its parent's WhatsApp id
 # table, key, the row it now holds (Entry, Contact, File, Link; () for a link healed)
@@ -91,21 +93,22 @@ class Store:
             if self._db.in_transaction:
                 self._db.execute("COMMIT")
 
-    def _begin(self) -> None:
+    def _begin(self, reads: int = 1) -> None:
         if not self._holding:
             return
-        self._held_reads += 1
+        self._held_reads += reads
         if self._held_reads >= HELD_READS and self._db.in_transaction:
             self._db.execute("COMMIT")
             self._held_reads = 0
         if not self._db.in_transaction:
             self._db.execute("BEGIN")
 
-    def _rows(self, sql: str, *args: object, hold: bool = True) -> list[Any]:
+    def _rows(self, sql: str, *args: object, hold: bool = True, reads: int = 1) -> list[Any]:
+        """The answer's rows; `reads`: how many keyed reads it stands for, for HELD_READS."""
         try:
             with self._lock:
                 if hold:
-                    self._begin()
+                    self._begin(reads)
                 return self._db.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
             raise unreadable(self._where, exc) from exc
@@ -130,6 +133,17 @@ class Store:
             "SELECT state, chat, close_id, sum, reason FROM messages WHERE wa_id = ?", wa_id
         )
         return Entry(*rows[0]) if rows else None
+
+    def done_among(self, wa_ids: Sequence[str]) -> set[str]:
+        """Those of `wa_ids` held as done: IN_BATCH ids a query, not one each (a rerun asks
+        this of every message it reads)."""
+        found: set[str] = set()
+        for start in range(0, len(wa_ids), IN_BATCH):
+            batch = wa_ids[start : start + IN_BATCH]
+            sql = f"SELECT wa_id FROM messages WHERE wa_id IN ({','.join('?' * len(batch))})"
+            sql += f" AND state = {DONE} AND close_id IS NOT NULL"
+            found.update(row[0] for row in self._rows(sql, *batch, reads=len(batch)))
+        return found
 
     def messages(self, state: int) -> Iterator[tuple[str, Entry]]:
         sql = "SELECT wa_id, state, chat, close_id, sum, reason FROM messages WHERE state = ?"

@@ -25,17 +25,18 @@ from importer.sources.content_types import guess_content_type
 MAX_LINE_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _UNIX_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_OPTIONAL_TEXT = (
-    "from",
-    "to",
-    "local_phone",
-    "remote_phone",
-    "reply_to",
-    "lead_id",
-    "contact_id",
-    "user_id",
-    "integration_link",
-)
+# Key on the line -> field of `Message`.
+_OPTIONAL_TEXT = {
+    "from": "from_phone",
+    "to": "to_phone",
+    "local_phone": "local_phone",
+    "remote_phone": "remote_phone",
+    "reply_to": "reply_to",
+    "lead_id": "lead_id",
+    "contact_id": "contact_id",
+    "user_id": "user_id",
+    "integration_link": "integration_link",
+}
 
 
 class _Invalid(ValueError):
@@ -57,7 +58,7 @@ def read_jsonl(
             reason = f"line longer than {MAX_LINE_BYTES} bytes; not read: nothing on it is imported"
             yield Problem(source, number, reason)
             continue
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             record = orjson.loads(line)
@@ -117,31 +118,31 @@ def _read_message(
         timestamp = parse_timestamp(_required(record, "timestamp"))
         direction = _direction(record.get("direction"))
         text = _string(record, "text") or ""
-        fields = {key: _string(record, key, numbers=True) for key in _OPTIONAL_TEXT}
+        fields = _optional_text(record)
         attachments, missing = _attachments(record.get("attachments"), files)
     except _Invalid as exc:
         return Problem(source, line, str(exc), external_id)
-    reason = "; ".join(missing) if missing else oversize_reason(attachments)
-    if reason:
-        return Problem(source, line, reason, external_id)
+    if attachments or missing:
+        reason = "; ".join(missing) if missing else oversize_reason(attachments)
+        if reason:
+            return Problem(source, line, reason, external_id)
     return Message(
-        external_id=external_id,
-        timestamp=timestamp,
-        source=source,
-        line=line,
-        text=text,
-        direction=direction,
-        from_phone=fields["from"],
-        to_phone=fields["to"],
-        local_phone=fields["local_phone"],
-        remote_phone=fields["remote_phone"],
-        reply_to=fields["reply_to"],
-        attachments=attachments,
-        lead_id=fields["lead_id"],
-        contact_id=fields["contact_id"],
-        user_id=fields["user_id"],
-        integration_link=fields["integration_link"],
+        external_id, timestamp, source, line, text, direction, attachments=attachments, **fields
     )
+
+
+def _optional_text(record: dict[str, Any]) -> dict[str, Any]:  # Any: to pass as keywords
+    """The `Message` fields of the optional text the line gives, looking only at its keys
+    (most lines give one or two of the nine): passed as keywords, the rest keep defaults."""
+    found: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in _OPTIONAL_TEXT and value is not None:
+            if type(value) is not str:
+                # A number to take as text, or a line to refuse for the first bad field in order.
+                checked = {k: _string(record, k, numbers=True) for k in _OPTIONAL_TEXT}
+                return {_OPTIONAL_TEXT[k]: v for k, v in checked.items() if v is not None}
+            found[_OPTIONAL_TEXT[key]] = value
+    return found
 
 
 def _required(record: dict[str, Any], key: str) -> object:
