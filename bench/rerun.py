@@ -49,27 +49,43 @@ def _scenario(work: Path, messages: int) -> list[Measurement]:
         flush=True,
     )
     built = {"checkpoint_mb": round(size_mb), "checkpoint_build_s": round(built_s, 1)}
-    return [_rerun(folder, archive, messages, built), _status(folder, messages, built)]
+    # The bulk-built checkpoint records no settled files: the first rerun reads every line (the
+    # cost of a rerun over changed files) and, being clean, settles the file; the second is the
+    # no-op rerun after it, counting the unchanged file from the checkpoint.
+    return [
+        _rerun(folder, archive, messages, built, settled=False),
+        _rerun(folder, archive, messages, built, settled=True),
+        _status(folder, messages, built),
+    ]
 
 
-def _rerun(folder: Path, archive: Archive, messages: int, built: dict[str, float]) -> Measurement:
+def _rerun(
+    folder: Path, archive: Archive, messages: int, built: dict[str, float], *, settled: bool
+) -> Measurement:
     with start_emulator(archive.seed_data, latency_ms=int(LATENCY_S * 1000)) as emulator:
         emulator.reset()
         command = [sys.executable, *import_command(archive, folder, emulator.base_url, 16)]
         usage = measure(command, _watch())
         sent = sum(v for k, v in counters(emulator).items() if " " in k)
     limit = 10.0 if messages <= 100_000 else RERUN_LIMIT_S
+    report = orjson.loads((folder / "report.json").read_bytes()) if usage.returncode == 0 else {}
     measured = Measurement(
-        scenario=f"6 no-op rerun {_size(messages)}",
+        scenario=f"6 no-op rerun {_size(messages)}" + (" unchanged" if settled else " read"),
         name=f"wall s, {messages:,} done",
         unit="s",
         achieved=usage.wall_s,
         bound=None,
-        target=f"<= {limit:.0f} s, 0 requests, <= {RSS_LIMIT_MB:.0f} MB",
-        passed=usage.returncode == 0
-        and sent == 0
-        and usage.wall_s <= limit
-        and usage.peak_rss_mb <= RSS_LIMIT_MB,
+        # Reading every line is what a rerun over changed files costs: measured, with no target.
+        target=f"<= {limit:.0f} s, 0 requests, <= {RSS_LIMIT_MB:.0f} MB" if settled else "-",
+        passed=(
+            usage.returncode == 0
+            and sent == 0
+            and report.get("files_not_reread") == 1
+            and usage.wall_s <= limit
+            and usage.peak_rss_mb <= RSS_LIMIT_MB
+        )
+        if settled
+        else None,
         cpu_ms_per_msg=1000 * usage.cpu_s / messages,
         peak_rss_mb=usage.peak_rss_mb,
         extra={
@@ -77,6 +93,7 @@ def _rerun(folder: Path, archive: Archive, messages: int, built: dict[str, float
             "exit": usage.returncode,
             "killed_because": usage.killed_because,
             "cpu_s": round(usage.cpu_s, 2),
+            "files_not_reread": report.get("files_not_reread"),
             **built,
         },
     )

@@ -317,6 +317,12 @@ def _add_sending(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="update (PUT) activities whose message changed since they were imported",
     )
+    p.add_argument(
+        "--reread",
+        action="store_true",
+        help="read every file again, even one unchanged since a clean run imported all of it "
+        "(by default such a file is counted from the checkpoint, not read)",
+    )
     p.add_argument("--dry-run", action="store_true", help="everything but the network")
     p.add_argument("--report", type=Path, metavar="PATH", help="write the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -432,6 +438,7 @@ def _run_config(ns: argparse.Namespace) -> RunConfig:
         ),
         lookup=LookupOptions(pick_first=ns.pick == "first", create_missing=ns.create_missing),
         dry_run=ns.dry_run,
+        reread=ns.reread,
         show_progress=not ns.no_progress,
         status_every_s=ns.status_every * 60 or math.inf,
     )

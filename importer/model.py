@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -122,5 +123,34 @@ class HistoryChunk:
     error: tuple[int | None, str] | None = None  # (code, title) of a declined sync
 
 
-# Cloud API logs also say who is who (`AddressEntry`) and how a history sync went.
-Item = Message | Problem | Skipped | SourceInfo | AddressEntry | HistoryChunk
+@dataclass(slots=True)
+class Tally:
+    """What reading one file gave the plan: enough to count it again without reading it."""
+
+    phones: Counter[str] = field(default_factory=Counter)  # remote phone -> messages planned
+    skipped: Counter[str] = field(default_factory=Counter)  # kind -> messages left out
+    names: dict[str, str] = field(default_factory=dict)  # remote phone -> the name it gave
+    reaches_beyond: bool = False  # read every time (`sources.settled`): a media half, say
+
+
+@dataclass(frozen=True, slots=True)
+class SettledFile:
+    """Stands for a file not read again (`sources.settled`): its tally when it was imported."""
+
+    source: str
+    tally: Tally
+
+
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """A file was read to its end; `key` names what was read (`sources.settled`)."""
+
+    source: str
+    key: str
+
+
+# Cloud API logs also say who is who (`AddressEntry`) and how a history sync went; a rerun
+# counts a file it need not read again (`SettledFile`).
+Item = (
+    Message | Problem | Skipped | SourceInfo | AddressEntry | HistoryChunk | SettledFile | FileRead
+)

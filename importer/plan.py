@@ -20,11 +20,14 @@ from importer.message_ids import IdIndex, digest
 from importer.model import (
     AddressEntry,
     Direction,
+    FileRead,
     HistoryChunk,
     Message,
     Problem,
+    SettledFile,
     Skipped,
     SourceInfo,
+    Tally,
 )
 from importer.phones import to_e164
 from importer.sources.options import ReadOptions
@@ -100,6 +103,9 @@ class Planner:
         self.ids = IdIndex()
         self.address_book = AddressBook()
         self.history = HistoryTally()
+        self.tallies: dict[str, Tally] = {}  # source -> what reading it gave, for `settled`
+        self.settled: list[SettledFile] = []  # files not read again: counted from their tally
+        self.files_read: list[FileRead] = []
         self._copies = Copies(self.ids, self.skipped)
         self._amends = amends  # yield the later copies that amend a planned message
         self._known = known  # of the ids asked, those the checkpoint holds as done
@@ -120,30 +126,42 @@ class Planner:
         read = items if self._known is None else self._asked_ahead(items, self._known)
         for position, item in enumerate(read):
             if isinstance(item, Message):
+                tally = self._tally(item.source)
                 known = item.external_id in self._done
                 if item.part is None and known:
                     # The checkpoint holds it: no repeat to tell from a clash, no copy to join,
                     # and so no entry in the index, which then grows only with what is new.
                     planned = self._plan(item, position, known=True, index=False)
                 elif item.wamid:
+                    tally.reaches_beyond |= item.part is not None
+                    duplicates = self.skipped["duplicate"]
                     taken = self._copies.take(item, position)
+                    tally.skipped["duplicate"] += self.skipped["duplicate"] - duplicates
                     planned = self._plan_taken(taken, known) if taken is not None else None
                 else:
                     planned = self._plan(item, position, known=known)
                 if planned is not None and (self._amends or not planned.amends):
+                    if not planned.amends:
+                        tally.phones[planned.remote_phone] += 1
                     yield planned
             elif isinstance(item, Problem):
                 self.problems.append(item)
             elif isinstance(item, Skipped):
-                self.skipped[item.kind] += 1
+                self._skip(item.kind, item.source)
             elif isinstance(item, SourceInfo):
                 self.sources.append(item)
             elif isinstance(item, AddressEntry):
+                self._tally(item.source).reaches_beyond = True
                 phone = _phone(item.phone, self._options)
                 if phone is not None:
                     self.address_book.add(phone, item.at, item.name)
             elif isinstance(item, HistoryChunk):
+                self._tally(item.source).reaches_beyond = True
                 self._chunk(item)
+            elif isinstance(item, SettledFile):
+                self._count_settled(item)
+            elif isinstance(item, FileRead):
+                self.files_read.append(item)
         lone = list(self._copies.lone_halves())
         done = self._known([t.message.external_id for t, _ in lone]) if self._known and lone else ()
         for taken, part in lone:
@@ -161,6 +179,23 @@ class Planner:
         while batch := list(islice(them, KNOWN_BATCH)):
             self._done = known([m.external_id for m in batch if isinstance(m, Message)])
             yield from batch
+
+    def _tally(self, source: str) -> Tally:
+        tally = self.tallies.get(source)
+        if tally is None:
+            tally = self.tallies[source] = Tally()
+        return tally
+
+    def _skip(self, kind: str, source: str) -> None:
+        self.skipped[kind] += 1
+        self._tally(source).skipped[kind] += 1
+
+    def _count_settled(self, settled: SettledFile) -> None:
+        """A file not read again: what reading it gave, as if it had been read."""
+        self.settled.append(settled)
+        self.skipped.update(settled.tally.skipped)
+        for phone, name in settled.tally.names.items():
+            self._their_names.setdefault(phone, name)
 
     def name_of(self, phone: str) -> str | None:
         """`names()` of one phone, safe to ask from another thread while this one reads."""
@@ -195,7 +230,7 @@ class Planner:
             earlier = self.ids.get(message.external_id)
             if earlier is not None:
                 if earlier == found:
-                    self.skipped["duplicate"] += 1  # the same message again: import it once
+                    self._skip("duplicate", message.source)  # the same message again: once
                 else:
                     reason = "id already used by a different message"
                     self.problems.append(_problem(message, reason))
@@ -203,7 +238,7 @@ class Planner:
             self.ids.add(message.external_id, found)
         if message.timestamp not in self._window:
             if not amends:
-                self.skipped["outside window"] += 1
+                self._skip("outside window", message.source)
             return None
         resolved = _resolve_parties(message, self._options, self._local, self._remote)
         if isinstance(resolved, str):
@@ -213,6 +248,7 @@ class Planner:
         planned = Planned(position, message, *resolved, amends, known)
         if planned.their_name:
             self._their_names.setdefault(planned.remote_phone, planned.their_name)
+            self._tally(message.source).names.setdefault(planned.remote_phone, planned.their_name)
         return planned
 
 

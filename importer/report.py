@@ -44,6 +44,8 @@ class Report:
     # (reply, parent) WhatsApp ids of the reply links still waiting for their parent
     links_waiting: list[tuple[str, str]] = field(default_factory=list)
     not_attempted: int = 0  # left for the next run (interrupted, or Close became unavailable)
+    # Files unchanged since a run imported every message in them: counted, not read again.
+    files_not_reread: int = 0
     elapsed_s: float = 0.0
     dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
@@ -76,6 +78,17 @@ class Report:
     @property
     def messages_per_s(self) -> float:
         return self.messages / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def clean(self) -> bool:
+        """Whether the run sent all it had to and read everything: nothing left, nothing cut."""
+        return not (
+            self.left_undone
+            or self.interrupted
+            or self.journal_failed
+            or self.key_refused
+            or self.stopped_because
+        )
 
     def count(self, outcome: Outcome, chat: str | None = None) -> None:
         """One message's outcome, in the totals and, when its chat is known, in the chat's."""
@@ -131,6 +144,7 @@ class Report:
             "attachment_bytes_uploaded": self.attachment_bytes_uploaded,
             "attachment_bytes_reused": self.attachment_bytes_reused,
             "not_attempted": self.not_attempted,
+            "files_not_reread": self.files_not_reread,
             "links_healed": self.links_healed,
             "links_waiting": len(self.links_waiting),
             "links_waiting_for": [
@@ -169,6 +183,8 @@ class Report:
         ]
         if self.not_attempted:
             parts.append(f"left for the next run {self.not_attempted}")
+        if self.files_not_reread:
+            parts.append(f"files unchanged since imported, not read again {self.files_not_reread}")
         if self.links_healed or self.links_waiting:
             links = f"reply links healed {self.links_healed}"
             parts.append(links + f", waiting {len(self.links_waiting)}")

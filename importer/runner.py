@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from importer.checkpoint import Checkpoint, CheckpointState, load_state
-from importer.checkpoint.store import LastRun
+from importer.checkpoint.store import LastRun, Store
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
@@ -27,6 +27,7 @@ from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
 from importer.sources.meter import ReadMeter
 from importer.sources.options import ReadOptions
+from importer.sources.settled import SettledFiles, reading_key, settled_records
 
 DEFAULT_CHECKPOINT = Path("wa-close-import.ckpt")
 
@@ -48,6 +49,7 @@ class RunConfig:
     status_every_s: float = 300.0  # stderr not a terminal: a line of where it stands this often
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     last_run: LastRun | None = None  # kept in the checkpoint, for `status` to print it again
+    reread: bool = False  # read every file, even those a clean run imported whole (`settled`)
 
 
 def needed(config: RunConfig, state: CheckpointState) -> Callable[[Planned], bool]:
@@ -73,6 +75,8 @@ class PlanStream:
         planner: Planner,
         amend: Callable[[Planned], bool],
         not_needed: Callable[[Counter[str]], None],
+        *,
+        settled: SettledFiles | None,
     ):
         self.planner = planner
         self._not_needed = not_needed  # how many of each chat are in Close already
@@ -80,7 +84,7 @@ class PlanStream:
         self._needed = needed(config, state)
         self._amend = amend
         self.meter = ReadMeter(config.sources)
-        items = read_sources(list(config.sources), config.read, self.meter)
+        items = read_sources(list(config.sources), config.read, self.meter, settled)
         self._feed = ThreadFeed(self.planner.messages(items))
 
     def stop(self) -> None:
@@ -124,14 +128,25 @@ async def run_import(config: RunConfig) -> Report:
     return report
 
 
-def _tally(
-    report: Report, problems: list[Problem], skipped: Counter[str], notes: list[Problem]
-) -> None:
-    for problem in problems:
+def _tally(report: Report, planner: Planner) -> None:
+    """What the planner met besides messages to send: problems, skips, files not read again."""
+    for problem in planner.problems:
         (report.note if problem.note else report.reject)(problem)
-    for note in notes:
+    for note in planner.notes:
         report.note(note)
-    report.skipped_by_kind.update(skipped)
+    report.skipped_by_kind.update(planner.skipped)
+    for settled in planner.settled:
+        report.count_by_chat("skipped", settled.tally.phones)
+    report.files_not_reread = len(planner.settled)
+
+
+def _settled_files(config: RunConfig, store: Store) -> SettledFiles | None:
+    """The files this run need not read again (unless --reread), asked of `store`."""
+    if config.reread:
+        return None
+    reading = reading_key(config.read, config.window.since, config.window.until)
+    sync = bool(config.send.sync_edits)
+    return SettledFiles(store.settled_file, store.has_settled_files(), reading, sync_edits=sync)
 
 
 def _stopped_reading(report: Report, stop: StopOnSignals) -> None:
@@ -146,7 +161,8 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     planner = Planner(config.read, config.window, known=state.done_among)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
-    items = stop.until_stopped(read_sources(list(config.sources), config.read))
+    settled = _settled_files(config, state.store)
+    items = stop.until_stopped(read_sources(list(config.sources), config.read, settled=settled))
     for p in planner.messages(items):
         if p.known:
             report.count("skipped", p.remote_phone)
@@ -162,7 +178,7 @@ def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
             unmapped.add(p.remote_phone)
             reason = f"{p.remote_phone} would be looked up in Close (no mapping for it)"
             report.note(Problem(message.source, message.line, reason, p.external_id))
-    _tally(report, planner.problems, planner.skipped, planner.notes)
+    _tally(report, planner)
 
 
 async def _send(config: RunConfig, report: Report) -> None:
@@ -224,6 +240,7 @@ async def _import_stream(
             planner,
             importer.amend,
             lambda chats: report.count_by_chat("skipped", chats),
+            settled=_settled_files(config, known.store),
         )
         shown = RunProgress(
             report,
@@ -247,4 +264,11 @@ async def _import_stream(
             watching.cancel()
             shown.close()  # the transport's counts into the report, and the bars off the screen
             report.reading_stopped = not plan.finished
-            _tally(report, planner.problems, planner.skipped, planner.notes)
+            _tally(report, planner)
+        if report.clean:
+            synced = bool(config.send.sync_edits)
+            records = settled_records(
+                planner.files_read, planner.tallies, report.problems, synced=synced
+            )
+            for record in records:
+                checkpoint.record(record)

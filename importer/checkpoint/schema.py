@@ -2,7 +2,8 @@
 
 `application_id` marks the file as ours and `user_version` counts the schema steps applied to it;
 a later release adds a step to STEPS (a table for reply links to heal, one for the sources and
-options of the last run) and files written before it gain that step when they are next opened.
+options of the last run, one for the files a rerun need not read) and files written before it
+gain that step when they are next opened.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ STEPS: tuple[str, ...] = (
         sources TEXT NOT NULL,  -- JSON list of absolute paths
         options TEXT NOT NULL  -- JSON list of arguments
     );
+    """,
+    # Files a clean run imported whole: a rerun counts them again unread (sources/settled.py).
+    """
+    CREATE TABLE settled_files (
+        key TEXT PRIMARY KEY,  -- digest of the file's bytes, its name and the reading options
+        source TEXT NOT NULL,  -- the file as that run named it
+        tally TEXT NOT NULL,  -- JSON: what reading it gave the plan
+        at REAL NOT NULL  -- epoch seconds
+    ) WITHOUT ROWID;
     """,
 )
 

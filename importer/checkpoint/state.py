@@ -94,6 +94,8 @@ class CheckpointState:
         if op == "linked":  # its link is set
             self.recent_links[record["id"]] = ()
             return "linked", record["id"], ()
+        if op == "settled":  # a file whose every message is in Close (sources/settled.py)
+            return "settled_files", record["key"], (record["source"], record["tally"], record["at"])
         phone = record["phone"]
         if op == "contact":
             contact = Contact(record["lead"], record["contact"], intended=False)

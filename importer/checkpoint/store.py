@@ -66,6 +66,7 @@ _WRITES = {
     "linked": "DELETE FROM links WHERE reply = ?",  # after "links": added and healed at once
     "failed_at": "INSERT OR REPLACE INTO failed_at VALUES (?, ?, ?)",
     "last_run": "INSERT OR REPLACE INTO last_run VALUES (?, ?, ?, ?)",
+    "settled_files": "INSERT OR REPLACE INTO settled_files VALUES (?, ?, ?, ?)",
 }
 
 
@@ -199,6 +200,16 @@ class Store:
             return None
         at, sources, options = rows[0]
         return LastRun(at, tuple(orjson.loads(sources)), tuple(orjson.loads(options)))
+
+    def has_settled_files(self) -> bool:
+        if self._lacks("settled_files"):
+            return False
+        return bool(self._rows("SELECT EXISTS (SELECT 1 FROM settled_files)")[0][0])
+
+    def settled_file(self, key: str) -> str | None:
+        """The tally (JSON) of the file settled under `key`, if one is."""
+        rows = self._rows("SELECT tally FROM settled_files WHERE key = ?", key)
+        return rows[0][0] if rows else None
 
     def _lacks(self, table: str) -> bool:
         """Whether a table of a later schema step is missing (`status` opens files read-only,

@@ -19,6 +19,7 @@ from importer.sources.container import Entry, check_source, walk
 from importer.sources.jsonl import read_jsonl
 from importer.sources.meter import ReadMeter
 from importer.sources.options import ReadOptions
+from importer.sources.settled import SettledFiles
 
 __all__ = ["read_sources"]
 
@@ -29,17 +30,22 @@ _READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
 
 
 def read_sources(
-    paths: Sequence[Path], options: ReadOptions, meter: ReadMeter | None = None
+    paths: Sequence[Path],
+    options: ReadOptions,
+    meter: ReadMeter | None = None,
+    settled: SettledFiles | None = None,
 ) -> Iterator[Item]:
     """Stream the items of all sources in the order given; files within a folder sorted.
 
     Raises `UsageError` at once, before anything is read, for a path that does not exist or is
     of no supported kind. Everything wrong inside the sources is a `Problem` item instead.
-    `meter` counts the bytes read.
+    `meter` counts the bytes read. With `settled`, a file the checkpoint holds as settled is a
+    `SettledFile` item instead of its contents, and each file read to its end a `FileRead`.
     """
     for path in paths:
         check_source(path)
-    return _capped(chain(options.mapping_problems, _read_all(list(paths), options, meter)))
+    read_all = _read_all(list(paths), options, meter, settled)
+    return _capped(chain(options.mapping_problems, read_all))
 
 
 def _capped(items: Iterable[Item]) -> Iterator[Item]:
@@ -62,12 +68,17 @@ def _capped(items: Iterable[Item]) -> Iterator[Item]:
         yield Problem(source, None, reason)
 
 
-def _read_all(paths: list[Path], options: ReadOptions, meter: ReadMeter | None) -> Iterator[Item]:
+def _read_all(
+    paths: list[Path], options: ReadOptions, meter: ReadMeter | None, settled: SettledFiles | None
+) -> Iterator[Item]:
+    def read(entry: Entry) -> Iterator[Item]:
+        return _read_entry(entry, options)
+
     for path in paths:
         for found in walk(path):
             if isinstance(found, Entry):
                 counted = found if meter is None else meter.counted(found)
-                yield from _read_entry(counted, options)
+                yield from read(counted) if settled is None else settled.read(counted, read)
             else:
                 yield found
 
