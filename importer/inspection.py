@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from array import array
 from collections import Counter
-from collections.abc import Container, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ from importer.checkpoint import load_state
 from importer.checkpoint.store import LastRun
 from importer.contacts import LeadContact
 from importer.errors import UsageError
+from importer.message_ids import IdIndex
 from importer.plan import Planned, Planner, Window
 from importer.report import printable, problem_json, problem_lines
 from importer.sources import read_sources
@@ -56,18 +59,22 @@ class ChatSummary:
         }
 
 
-def summarise(messages: Iterable[Planned], ids: Container[str]) -> list[ChatSummary]:
+def summarise(messages: Iterable[Planned], ids: IdIndex) -> list[ChatSummary]:
     """Per-chat counts in one pass; `ids` (every id read, filled as `messages` is consumed)
-    settles, at the end, which replies point outside the sources."""
-    chats: dict[tuple[str, str], ChatSummary] = {}
-    replies: list[tuple[ChatSummary, str]] = []
+    settles which replies point outside the sources: at once for a parent read before its reply,
+    at the end for the others, kept meanwhile as 16 bytes each."""
+    numbers: dict[tuple[str, str], int] = {}  # (source, phone) -> its place in `chats`
+    chats: list[ChatSummary] = []
+    waiting = array("q")  # (chat number, parent key) of replies read before their parents
     for p in messages:
         m = p.message
         source = m.source.split(":", 1)[0] if ".zip:" in m.source else m.source
         key = (source, p.remote_phone)
-        chat = chats.get(key)
-        if chat is None:
-            chat = chats[key] = ChatSummary(source, m.chat or p.remote_phone, p.remote_phone)
+        number = numbers.get(key)
+        if number is None:
+            number = numbers[key] = len(chats)
+            chats.append(ChatSummary(source, m.chat or p.remote_phone, p.remote_phone))
+        chat = chats[number]
         chat.messages += 1
         chat.incoming += p.direction == "incoming"
         chat.outgoing += p.direction == "outgoing"
@@ -75,12 +82,14 @@ def summarise(messages: Iterable[Planned], ids: Container[str]) -> list[ChatSumm
         chat.last = m.timestamp if chat.last is None else max(chat.last, m.timestamp)
         if m.reply_to:
             chat.replies += 1
-            replies.append((chat, m.reply_to))
+            parent = ids.key(m.reply_to)
+            if ids.get_key(parent) is None:
+                waiting.extend((number, parent))
         chat.attachments += len(m.attachments)
         chat.attachment_bytes += sum(a.blob.size for a in m.attachments)
-    for chat, parent in replies:
-        chat.replies_unresolved += parent not in ids
-    return list(chats.values())
+    for at in range(0, len(waiting), 2):
+        chats[waiting[at]].replies_unresolved += ids.get_key(waiting[at + 1]) is None
+    return chats
 
 
 def inspect_sources(
@@ -93,11 +102,12 @@ def inspect_sources(
     mapping: dict[str, LeadContact] | None = None,
     lookup: tuple[str, str] | None = None,
 ) -> int:
-    planner = Planner(options, window)
+    planner = Planner(options, window)  # its id index's file, if any, in the temporary folder
     items = read_sources(sources, options)
     phones = mapping_template.PhoneTable(mapping or {}, options.default_region)
     messages = phones.tap(items, planner, window) if template else planner.messages(items)
-    chats = summarise(messages, planner.ids)
+    with contextlib.closing(planner):
+        chats = summarise(messages, planner.ids)
     if template is not None:
         rows = phones.rows(planner.names())
         if lookup is not None:

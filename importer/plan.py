@@ -8,11 +8,13 @@ sources (file order breaks ties; input need not be sorted).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 
 from importer.coexistence import AddressBook, HistorySync, HistoryTally
 from importer.copies import Copies, Taken
@@ -95,12 +97,13 @@ class Planner:
         *,
         amends: bool = False,
         known: Callable[[list[str]], Container[str]] | None = None,
+        scratch: Path | None = None,
     ):
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []  # e.g. a declined history sync: said, nothing left out
         self.skipped: Counter[str] = Counter()
         self.sources: list[SourceInfo] = []
-        self.ids = IdIndex()
+        self.ids = IdIndex(scratch)  # past 200,000 ids, on disk in `scratch` (a folder)
         self.address_book = AddressBook()
         self.history = HistoryTally()
         self.tallies: dict[str, Tally] = {}  # source -> what reading it gave, for `settled`
@@ -115,6 +118,10 @@ class Planner:
         self._window = window
         self._local = _phone(options.local_phone, options)
         self._remote = _phone(options.remote_phone, options)
+
+    def close(self) -> None:
+        """Deletes the id index's file, if it made one; from any thread."""
+        self.ids.close()
 
     def messages(self, items: Iterable[object]) -> Iterator[Planned]:
         """The plannable messages of `items`; the rest is tallied on self.
@@ -264,6 +271,11 @@ def make_plan(
     streams instead (`runner.PlanStream`, `schedule.Scheduler`).
     """
     planner = Planner(options, window, amends=True)
+    with contextlib.closing(planner):
+        return _collect(planner, items, needed)
+
+
+def _collect(planner: Planner, items: Iterable[object], needed: Callable[[Planned], bool]) -> Plan:
     kept: list[Planned] = []
     where: dict[str, int] = {}  # Cloud API id -> its place in `kept`, for amending copies
     left = 0

@@ -157,8 +157,22 @@ def _stopped_reading(report: Report, stop: StopOnSignals) -> None:
 def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
+    planner = Planner(config.read, config.window, known=state.done_among, scratch=_scratch(config))
+    with contextlib.closing(planner):
+        _dry_plan(config, report, stop, planner, state)
+
+
+def _scratch(config: RunConfig) -> Path | None:
+    """Where a run's scratch files go: beside its checkpoint, else the system's temporary folder
+    (a dry run's checkpoint folder need not exist)."""
+    folder = config.checkpoint.parent
+    return folder if folder.is_dir() else None
+
+
+def _dry_plan(
+    config: RunConfig, report: Report, stop: StopOnSignals, planner: Planner, state: CheckpointState
+) -> None:
     resolver = ContactResolver(config.mapping, config.defaults, state.contacts)
-    planner = Planner(config.read, config.window, known=state.done_among)
     files: set[tuple[str, str]] = set()
     unmapped: set[str] = set()
     settled = _settled_files(config, state.store)
@@ -217,7 +231,14 @@ async def _import_stream(
         # The reading thread's own view of the checkpoint: what it holds needs no index entry.
         known = load_state(config.checkpoint)
         stack.callback(known.store.close)
-        planner = Planner(config.read, config.window, amends=True, known=known.done_among)
+        planner = Planner(
+            config.read,
+            config.window,
+            amends=True,
+            known=known.done_among,
+            scratch=_scratch(config),
+        )
+        stack.callback(planner.close)  # after the reading thread stopped, or while it stops
         resolver = ContactResolver(
             config.mapping,
             config.defaults,

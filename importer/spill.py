@@ -13,13 +13,12 @@ run reads the archive again and spills anew.
 
 from __future__ import annotations
 
-import os
 import pickle
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from importer.plan import Planned
+from importer.scratch import open_scratch
 
 
 class Spill:
@@ -82,18 +81,13 @@ class Spill:
 
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
-            fd, name = tempfile.mkstemp(
-                prefix=".wa-close-waiting-", suffix=".sqlite", dir=self._directory
-            )
-            os.close(fd)
-            self._path = Path(name)
-            self._db = sqlite3.connect(self._path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode = OFF")
-            self._db.execute("PRAGMA synchronous = OFF")
-            self._db.execute(
-                "CREATE TABLE waiting (id TEXT NOT NULL, parent TEXT NOT NULL, "
-                "at REAL NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL)"
-            )
-            self._db.execute("CREATE INDEX waiting_parent ON waiting (parent)")
-            self._db.execute("CREATE INDEX waiting_id ON waiting (id)")
+            self._db, self._path = open_scratch(self._directory, "waiting", _SCHEMA)
         return self._db
+
+
+_SCHEMA = """
+CREATE TABLE waiting (id TEXT NOT NULL, parent TEXT NOT NULL,
+    at REAL NOT NULL, seq INTEGER NOT NULL, payload BLOB NOT NULL);
+CREATE INDEX waiting_parent ON waiting (parent);
+CREATE INDEX waiting_id ON waiting (id);
+"""

@@ -1,0 +1,24 @@
+"""Scratch SQLite files: a run's own storage on disk, so that memory does not grow with the archive.
+
+Nothing in them is a promise to anyone: written without journal or sync, deleted when their
+owner closes, and after a crash the next run reads the archive again and fills them anew.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+
+def open_scratch(directory: Path | None, name: str, schema: str) -> tuple[sqlite3.Connection, Path]:
+    """A new, empty scratch file in `directory` (the system's temporary folder if None), with
+    `schema` made. Usable from any thread: its owner serialises the use."""
+    fd, path = tempfile.mkstemp(prefix=f".wa-close-{name}-", suffix=".sqlite", dir=directory)
+    os.close(fd)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    db.executescript(schema)
+    return db, Path(path)

@@ -1,0 +1,111 @@
+"""The id index past what it holds in memory: on disk, with the same answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from importer import message_ids
+from importer.cli import main
+from importer.emulator import Emulator
+from importer.message_ids import IdIndex
+from tests.conftest import LOCAL_PHONE, cli_import
+from tests.test_checkpoint_faults import SEED_CONTACT, SEED_LEAD
+
+
+def scratch_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".wa-close-*"))
+
+
+def test_ids_past_the_hold_go_to_disk_and_read_back_the_same(tmp_path: Path) -> None:
+    index = IdIndex(tmp_path, hold=7)
+    for n in range(500):
+        index.add(f"id-{n}", n)
+    for n in range(0, 500, 50):  # a changed value for an id already on disk wins
+        index.add(f"id-{n}", -1 - n)
+
+    assert scratch_files(tmp_path)  # most of them are in the file, not the dict
+    assert [index.get(f"id-{n}") for n in range(500)] == [
+        -1 - n if n % 50 == 0 else n for n in range(500)
+    ]
+    assert not any(f"id-{n}" in index for n in range(500, 600))
+    assert len(index) == 500
+
+    index.close()
+    assert scratch_files(tmp_path) == []
+    with pytest.raises(sqlite3.ProgrammingError):
+        index.get("id-1")  # a reader left running after the close is told, not answered wrong
+
+
+def _archive(path: Path) -> Path:
+    """Three chats; repeats, a clash and replies to parents read long before, read after, and
+    never read: every kind of answer the index gives, across its disk boundary."""
+    rows: list[dict[str, Any]] = []
+    for n in range(60):
+        row: dict[str, Any] = {
+            "id": f"m{n}",
+            "timestamp": 1_700_000_000 + n * 60,
+            "direction": "incoming" if n % 2 else "outgoing",
+            "remote_phone": f"+1 650-555-01{n % 3:02d}",
+            "text": f"message {n}",
+        }
+        if n % 7 == 3:
+            row["reply_to"] = f"m{n - 30 if n > 30 else n + 20}"  # read long before, or after
+        rows.append(row)
+    rows[41]["reply_to"] = "never-read"
+    rows += [rows[5], rows[40], {**rows[12], "text": "not message 12"}]  # two repeats, a clash
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return path
+
+
+def _inspect(source: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["inspect", str(source), "--local-phone", LOCAL_PHONE, "--json"]) == 1
+    document: dict[str, Any] = orjson.loads(capsys.readouterr().out)
+    return document
+
+
+def test_inspect_gives_the_same_answers_with_most_ids_on_disk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _archive(tmp_path / "chats.jsonl")
+    in_memory = _inspect(source, capsys)
+    monkeypatch.setattr(message_ids, "HOLD", 3)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+
+    on_disk = _inspect(source, capsys)
+
+    assert on_disk == in_memory
+    assert on_disk["skipped"] == {"duplicate": 2}
+    assert [p["reason"] for p in on_disk["problems"]] == ["id already used by a different message"]
+    assert sum(c["messages"] for c in on_disk["chats"]) == 60
+    assert sum(c["replies"] for c in on_disk["chats"]) == 10
+    assert sum(c["replies_unresolved"] for c in on_disk["chats"]) == 1  # "never-read"
+    assert scratch_files(tmp_path) == []  # the index's file went with it
+
+
+def test_a_run_with_most_ids_on_disk_imports_each_once_with_its_reply_links(
+    close_server: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(message_ids, "HOLD", 3)
+    source = _archive(tmp_path / "chats.jsonl")
+
+    status, report = cli_import(
+        close_server, tmp_path, source, "--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT
+    )
+
+    stored = {a["external_whatsapp_message_id"]: a for a in close_server.state.activities.values()}
+    assert len(close_server.state.activities) == len(stored) == 60
+    rows = [orjson.loads(line) for line in source.read_bytes().splitlines()[:60]]
+    for row in rows:
+        parent = stored.get(row.get("reply_to", ""))
+        if parent is not None:
+            assert stored[row["id"]]["response_to_id"] == parent["id"]
+    assert status == 1  # the clash is reported
+    assert report["skipped_by_kind"] == {"duplicate": 2}
+    reasons = [p["reason"] for p in report["problems"]]
+    assert "id already used by a different message" in reasons
+    assert [p.name for p in scratch_files(tmp_path)] == []
