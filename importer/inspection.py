@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,34 +60,42 @@ class ChatSummary:
 
 def summarise(messages: Iterable[Planned], ids: IdIndex) -> list[ChatSummary]:
     """Per-chat counts in one pass; `ids` (every id read, filled as `messages` is consumed)
-    settles which replies point outside the sources: at once for a parent read before its reply,
-    at the end for the others, kept meanwhile as 16 bytes each."""
+    settles which replies point outside the sources: at once for a parent read shortly before its
+    reply, at the end, in one query of the index's disk, for the others."""
     numbers: dict[tuple[str, str], int] = {}  # (source, phone) -> its place in `chats`
+    shown: dict[tuple[str, str], int] = {}  # the same for a zip's members: one chat per zip
     chats: list[ChatSummary] = []
-    waiting = array("q")  # (chat number, parent key) of replies read before their parents
     for p in messages:
         m = p.message
-        source = m.source.split(":", 1)[0] if ".zip:" in m.source else m.source
-        key = (source, p.remote_phone)
-        number = numbers.get(key)
+        number = numbers.get((m.source, p.remote_phone))
         if number is None:
-            number = numbers[key] = len(chats)
-            chats.append(ChatSummary(source, m.chat or p.remote_phone, p.remote_phone))
+            source = m.source.split(":", 1)[0] if ".zip:" in m.source else m.source
+            number = shown.get((source, p.remote_phone))
+            if number is None:
+                number = shown[source, p.remote_phone] = len(chats)
+                chats.append(ChatSummary(source, m.chat or p.remote_phone, p.remote_phone))
+            numbers[m.source, p.remote_phone] = number
         chat = chats[number]
         chat.messages += 1
-        chat.incoming += p.direction == "incoming"
-        chat.outgoing += p.direction == "outgoing"
-        chat.first = m.timestamp if chat.first is None else min(chat.first, m.timestamp)
-        chat.last = m.timestamp if chat.last is None else max(chat.last, m.timestamp)
+        if p.direction == "incoming":
+            chat.incoming += 1
+        else:
+            chat.outgoing += 1
+        at = m.timestamp
+        if chat.first is None or at < chat.first:
+            chat.first = at
+        if chat.last is None or at > chat.last:
+            chat.last = at
         if m.reply_to:
             chat.replies += 1
             parent = ids.key(m.reply_to)
-            if ids.get_key(parent) is None:
-                waiting.extend((number, parent))
-        chat.attachments += len(m.attachments)
-        chat.attachment_bytes += sum(a.blob.size for a in m.attachments)
-    for at in range(0, len(waiting), 2):
-        chats[waiting[at]].replies_unresolved += ids.get_key(waiting[at + 1]) is None
+            if not ids.held_in_memory(parent):
+                ids.ask_at_end(number, parent)
+        if m.attachments:
+            chat.attachments += len(m.attachments)
+            chat.attachment_bytes += sum(a.blob.size for a in m.attachments)
+    for number, unresolved in ids.missing_by_group().items():
+        chats[number].replies_unresolved = unresolved
     return chats
 
 

@@ -13,9 +13,9 @@ process. Whoever makes the index closes it, from any thread: that deletes the fi
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -24,16 +24,21 @@ from importer.scratch import open_scratch
 HOLD = 200_000  # ids held in the dict before they go to disk: ~25 MB
 BLOOM_BITS = 2**28  # 32 MB: 0.5% of new ids read from disk at 10M ids on it (two probes)
 _MASK = BLOOM_BITS - 1
-_SCHEMA = "CREATE TABLE ids (key INTEGER PRIMARY KEY, value INTEGER NOT NULL);"
+_SCHEMA = """
+CREATE TABLE ids (key INTEGER PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE asked (grp INTEGER NOT NULL, key INTEGER NOT NULL);
+"""
 _CACHE_KIB = 32 * 1024
+_IN_BATCH = 500  # keys to a query: far below SQLite's limit on parameters
+_DIGEST = 2**63 - 1
 
 
 def digest(timestamp: datetime, text: str, reply_to: str | None) -> int:
-    """63 bits of blake2b (a signed 8-byte integer on disk, never negative): two different
-    messages under one id are taken for a repeat with probability 2**-63, not the 1 in 256 a
-    one-byte digest gave."""
-    parts = f"{timestamp.isoformat()}\x1f{text}\x1f{reply_to or ''}".encode()
-    return int.from_bytes(hashlib.blake2b(parts, digest_size=8).digest(), "big") >> 1
+    """63 bits of the message's `hash()` (never negative, so a signed 8-byte integer on disk):
+    two different messages under one id are taken for a repeat with probability about 2**-63,
+    not the 1 in 256 a one-byte digest gave. Like the keys, it means nothing outside this
+    process; a tuple's hash is a twentieth of the cost of a blake2b of its text."""
+    return hash((timestamp, text, reply_to)) & _DIGEST
 
 
 class IdIndex:
@@ -49,6 +54,7 @@ class IdIndex:
         self._bloom = bytearray()  # empty until the first ids go to disk
         self._lock = threading.Lock()  # the disk file, between its reader and whoever closes
         self._closed = False
+        self._asked: list[tuple[int, int]] = []  # (group, key) to answer at the end
 
     def __contains__(self, wa_id: object) -> bool:
         return isinstance(wa_id, str) and self.get(wa_id) is not None
@@ -62,18 +68,13 @@ class IdIndex:
             (count,) = self._open().execute("SELECT count(*) FROM ids").fetchone()
         return int(count)
 
-    def get(self, wa_id: str) -> int | None:
-        return self.get_key(hash(wa_id))
-
-    def add(self, wa_id: str, value: int) -> None:
-        self._recent[hash(wa_id)] = value
-        if len(self._recent) >= self._hold:
-            self._flush()
-
     @staticmethod
     def key(wa_id: str) -> int:
         """What the index keeps of `wa_id`: 8 bytes, for callers that must remember ids too."""
         return hash(wa_id)
+
+    def get(self, wa_id: str) -> int | None:
+        return self.get_key(hash(wa_id))
 
     def get_key(self, key: int) -> int | None:
         if self._closed:
@@ -84,6 +85,45 @@ class IdIndex:
                 row = self._open().execute("SELECT value FROM ids WHERE key = ?", (key,)).fetchone()
             value = None if row is None else row[0]
         return value
+
+    def add(self, wa_id: str, value: int) -> None:
+        self._recent[hash(wa_id)] = value
+        if len(self._recent) >= self._hold:
+            self._flush()
+
+    def first(self, wa_id: str, value: int) -> int | None:
+        """The value held for `wa_id`; if none, None, and `value` is held from now on."""
+        key = hash(wa_id)
+        earlier = self._recent.get(key)
+        if earlier is None and (self._closed or (self._bloom and self._may_hold(key))):
+            earlier = self.get_key(key)  # on disk, or a closed index's error
+        if earlier is None:
+            self._recent[key] = value
+            if len(self._recent) >= self._hold:
+                self._flush()
+        return earlier
+
+    def held_in_memory(self, key: int) -> bool:
+        """Whether `key` is held and answered without reading the disk: for a caller that can
+        ask about the rest later, together (`missing`)."""
+        return key in self._recent
+
+    def ask_at_end(self, group: int, key: int) -> None:
+        """Remember to tell, at the end (`missing_by_group`), whether `key` was ever held; the
+        questions wait on disk with the ids, so any number of them costs no memory."""
+        self._asked.append((group, key))
+        if len(self._asked) >= self._hold:
+            self._flush()
+
+    def missing_by_group(self) -> Counter[int]:
+        """Of the keys asked about (`ask_at_end`), how many of each group are not held."""
+        if self._db is None:
+            return Counter(group for group, key in self._asked if key not in self._recent)
+        self._flush()
+        with self._lock:
+            unheld = "SELECT grp, count(*) FROM asked WHERE key NOT IN (SELECT key FROM ids)"
+            rows = self._open().execute(f"{unheld} GROUP BY grp")
+            return Counter(dict(rows.fetchall()))
 
     def close(self) -> None:
         with self._lock:
@@ -104,21 +144,29 @@ class IdIndex:
         return bool(bloom[low >> 3] >> (low & 7) & 1 and bloom[high >> 3] >> (high & 7) & 1)
 
     def _flush(self) -> None:
-        """The held ids onto disk, in key order: each page of the file is written once."""
+        """The held ids onto disk, in key order (each page of the file is written once), and the
+        questions asked for the end."""
+        recent = self._recent
+        keys = sorted(recent)
         with self._lock:
             db = self._open()
             if not self._bloom:
                 self._bloom = bytearray(BLOOM_BITS // 8)
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?)", sorted(self._recent.items()))
+            db.executemany(
+                "INSERT OR REPLACE INTO ids VALUES (?, ?)",
+                zip(keys, map(recent.get, keys), strict=True),
+            )
+            db.executemany("INSERT INTO asked VALUES (?, ?)", self._asked)
             db.execute("COMMIT")
+        self._asked.clear()
         bloom = self._bloom
-        for key in self._recent:
+        for key in keys:
             low = key & _MASK
             high = (key >> 28) & _MASK
             bloom[low >> 3] |= 1 << (low & 7)
             bloom[high >> 3] |= 1 << (high & 7)
-        self._recent.clear()
+        recent.clear()
 
     def _open(self) -> sqlite3.Connection:
         """The disk file, made on first use; the caller holds the lock."""

@@ -30,6 +30,7 @@ from importer.model import (
     Skipped,
     SourceInfo,
     Tally,
+    record,
 )
 from importer.phones import to_e164
 from importer.sources.options import ReadOptions
@@ -48,7 +49,7 @@ class Window:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Planned:
     seq: int  # position in the input: breaks ties between equal timestamps
     message: Message
@@ -234,7 +235,7 @@ class Planner:
     ) -> Planned | None:
         if index and not message.wamid:
             found = digest(message.timestamp, message.text, message.reply_to)
-            earlier = self.ids.get(message.external_id)
+            earlier = self.ids.first(message.external_id, found)
             if earlier is not None:
                 if earlier == found:
                     self._skip("duplicate", message.source)  # the same message again: once
@@ -242,7 +243,6 @@ class Planner:
                     reason = "id already used by a different message"
                     self.problems.append(_problem(message, reason))
                 return None
-            self.ids.add(message.external_id, found)
         if message.timestamp not in self._window:
             if not amends:
                 self._skip("outside window", message.source)
