@@ -32,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
     "replies": replies.run,  # 2
     "ratelimit": ratelimit.run,  # 3
     "big": big_archive.run,  # 5
+    "big10m": big_archive.run_10m,  # 5b: inspect and dry-run at 10M, minutes
     "rerun": rerun.run,  # 6 at 100k
     "rerun10m": rerun.run_10m,  # 6 at 10M: minutes to write the archive and its checkpoint
     "sustained": sustained.run,  # 7
