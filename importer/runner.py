@@ -23,6 +23,7 @@ from importer.pipeline import Importer, SendOptions, is_changed
 from importer.plan import Planned, Planner, Window, amended
 from importer.progress import RunProgress
 from importer.report import Report
+from importer.scratch import remove_left
 from importer.signals import ReadingStopped, StopOnSignals
 from importer.sources import read_sources
 from importer.sources.meter import ReadMeter
@@ -200,6 +201,8 @@ async def _send(config: RunConfig, report: Report) -> None:
     checkpoint = Checkpoint(config.checkpoint)
     await checkpoint.open()
     try:
+        # The id index and spill of a run killed here, hundreds of MB at millions of messages.
+        await asyncio.to_thread(remove_left, config.checkpoint.parent)
         if config.last_run is not None:
             await checkpoint.remember_run(config.last_run)
         with StopOnSignals() as stop:

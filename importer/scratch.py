@@ -6,19 +6,37 @@ owner closes, and after a crash the next run reads the archive again and fills t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
 from pathlib import Path
 
+_PREFIX = ".wa-close-"
+
 
 def open_scratch(directory: Path | None, name: str, schema: str) -> tuple[sqlite3.Connection, Path]:
     """A new, empty scratch file in `directory` (the system's temporary folder if None), with
     `schema` made. Usable from any thread: its owner serialises the use."""
-    fd, path = tempfile.mkstemp(prefix=f".wa-close-{name}-", suffix=".sqlite", dir=directory)
+    fd, path = tempfile.mkstemp(prefix=f"{_PREFIX}{name}-", suffix=".sqlite", dir=directory)
     os.close(fd)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
     db.executescript(schema)
     return db, Path(path)
+
+
+def remove_left(directory: Path) -> int:
+    """Delete the scratch files a killed run left in `directory`; how many bytes that freed.
+
+    Safe while other runs use the folder: a scratch file is only ever used through the
+    connection that made it, and on POSIX an open file outlives its name.
+    """
+    freed = 0
+    for path in directory.glob(f"{_PREFIX}*-*.sqlite"):
+        with contextlib.suppress(OSError):
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+    return freed

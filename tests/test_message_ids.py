@@ -109,3 +109,23 @@ def test_a_run_with_most_ids_on_disk_imports_each_once_with_its_reply_links(
     reasons = [p["reason"] for p in report["problems"]]
     assert "id already used by a different message" in reasons
     assert [p.name for p in scratch_files(tmp_path)] == []
+
+
+def test_a_run_removes_the_scratch_files_a_killed_run_left_beside_its_checkpoint(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    # What SIGKILL leaves of a run past 200,000 ids, or with replies waiting on disk.
+    left = [tmp_path / ".wa-close-ids-k1ll3d.sqlite", tmp_path / ".wa-close-waiting-x.sqlite"]
+    for path in left:
+        path.write_bytes(b"\0" * 4096)
+    elsewhere = tmp_path / "not-scratch.sqlite"
+    elsewhere.write_bytes(b"kept")
+    source = _archive(tmp_path / "chats.jsonl")
+
+    status, report = cli_import(
+        close_server, tmp_path, source, "--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT
+    )
+
+    assert (status, report["created"]) == (1, 60)  # 1: the archive's clash
+    assert scratch_files(tmp_path) == []
+    assert elsewhere.read_bytes() == b"kept"
