@@ -5,7 +5,8 @@ while and is killed (SIGKILL: the checkpoint must take that), then resumed with 
 checkpoint; each time we note when the emulator got its first create, counted from the start
 of the process, and the process's peak RSS. A whole 1M import at Close's pace would take hours;
 memory that grows with the archive shows in the first seconds, since the old plan read and
-sorted everything before the first request.
+sorted everything before the first request. 8c: the same for a 2,000-message archive, where
+start-up is all there is (issue 10 asks <= 0.2 s).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from bench.harness import Usage, Watch, import_command, measure, start_emulator
 from bench.measure import Measurement
 
 FIRST_CREATE_LIMIT_S = 3.0
+SMALL_FIRST_CREATE_LIMIT_S = 0.2  # issue 10, item 4: a small archive
+SMALL_MESSAGES = 2_000
 RSS_LIMIT_MB = 250.0
 LATENCY_MS = 20
 
@@ -47,10 +50,33 @@ def run(work: Path, *, quick: bool) -> list[Measurement]:
             poller.join(timeout=5)
             results.append(_measurement(label, usage, messages, first, run_s))
             print(results[-1].line(), flush=True)
+    results.append(_small(folder))
+    print(results[-1].line(), flush=True)
     return results
 
 
-def _first_create(base_url: str, started: float, first: list[float]) -> None:
+def _small(work: Path) -> Measurement:
+    """8c: the first create of a 2,000-message first import, from the start of the process."""
+    archive = write_archive(work / "small", Shape(messages=SMALL_MESSAGES, chats=4))
+    with start_emulator(archive.seed_data, latency_ms=LATENCY_MS) as emulator:
+        emulator.reset()
+        command = [sys.executable, *import_command(archive, work / "small", emulator.base_url, 8)]
+        first: list[float] = []
+        started = time.perf_counter()
+        poller = threading.Thread(
+            target=_first_create, args=(emulator.base_url, started, first, 0.002), daemon=True
+        )
+        poller.start()
+        usage = measure(command, Watch(timeout_s=120, rss_cap_mb=4_000))
+        poller.join(timeout=5)
+    target = f"<= {SMALL_FIRST_CREATE_LIMIT_S} s to the first create, <= 250 MB peak RSS"
+    return _measurement(
+        "8c small archive", usage, SMALL_MESSAGES, first, 120,
+        limit_s=SMALL_FIRST_CREATE_LIMIT_S, target=target,
+    )  # fmt: skip
+
+
+def _first_create(base_url: str, started: float, first: list[float], every_s: float = 0.02) -> None:
     """Poll until the emulator holds one activity more than when this started."""
     before = _count(base_url)
     deadline = started + 300
@@ -58,7 +84,7 @@ def _first_create(base_url: str, started: float, first: list[float]) -> None:
         if _count(base_url) > before:
             first.append(time.perf_counter() - started)
             return
-        time.sleep(0.02)
+        time.sleep(every_s)
 
 
 def _count(base_url: str) -> int:
@@ -69,7 +95,14 @@ def _count(base_url: str) -> int:
 
 
 def _measurement(
-    label: str, usage: Usage, messages: int, first: list[float], run_s: float
+    label: str,
+    usage: Usage,
+    messages: int,
+    first: list[float],
+    run_s: float,
+    *,
+    limit_s: float = FIRST_CREATE_LIMIT_S,
+    target: str = f"<= {FIRST_CREATE_LIMIT_S:.0f} s to the first create, <= 250 MB peak RSS",
 ) -> Measurement:
     first_s = first[0] if first else float("inf")
     return Measurement(
@@ -78,8 +111,8 @@ def _measurement(
         unit="s",
         achieved=first_s,
         bound=None,
-        target=f"<= {FIRST_CREATE_LIMIT_S:.0f} s to the first create, <= 250 MB peak RSS",
-        passed=first_s <= FIRST_CREATE_LIMIT_S and usage.peak_rss_mb <= RSS_LIMIT_MB,
+        target=target,
+        passed=first_s <= limit_s and usage.peak_rss_mb <= RSS_LIMIT_MB,
         peak_rss_mb=usage.peak_rss_mb,
         extra={
             "messages": messages,
