@@ -10,6 +10,7 @@ traceback::
     ├── UsageError            the user asked for something impossible: one line, exit 2
     │   └── CheckpointLocked  another live run holds the checkpoint
     ├── CheckpointError       the checkpoint file cannot be read or written
+    ├── ScratchError          a scratch file (id index, waiting replies) cannot be written
     ├── MessageError          one message cannot go to Close; the run goes on without it
     │   ├── Unresolved        its phone has no single lead and contact
     │   └── BlobError         an attachment's bytes cannot be read as declared
@@ -38,6 +39,11 @@ class CheckpointLocked(UsageError):
 
 class CheckpointError(ImporterError):
     """The checkpoint cannot be read or written."""
+
+
+class ScratchError(ImporterError):
+    """A scratch file of the run cannot be made or written: a full disk, usually. Nothing in it
+    was a promise, so the run stops as it would on a signal and a rerun resumes."""
 
 
 class MessageError(ImporterError):

@@ -13,13 +13,15 @@ process. Whoever makes the index closes it, from any thread: that deletes the fi
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from importer.scratch import open_scratch
+from importer.scratch import failing_as_scratch, open_scratch
 
 HOLD = 200_000  # ids held in the dict before they go to disk: ~25 MB
 BLOOM_BITS = 2**28  # 32 MB: 0.5% of new ids read from disk at 10M ids on it (two probes)
@@ -64,8 +66,8 @@ class IdIndex:
         if self._db is None:
             return len(self._recent)
         self._flush()
-        with self._lock:
-            (count,) = self._open().execute("SELECT count(*) FROM ids").fetchone()
+        with self._disk() as db:
+            (count,) = db.execute("SELECT count(*) FROM ids").fetchone()
         return int(count)
 
     @staticmethod
@@ -81,8 +83,8 @@ class IdIndex:
             raise sqlite3.ProgrammingError("the id index is closed")
         value = self._recent.get(key)
         if value is None and self._bloom and self._may_hold(key):
-            with self._lock:
-                row = self._open().execute("SELECT value FROM ids WHERE key = ?", (key,)).fetchone()
+            with self._disk() as db:
+                row = db.execute("SELECT value FROM ids WHERE key = ?", (key,)).fetchone()
             value = None if row is None else row[0]
         return value
 
@@ -120,10 +122,9 @@ class IdIndex:
         if self._db is None:
             return Counter(group for group, key in self._asked if key not in self._recent)
         self._flush()
-        with self._lock:
+        with self._disk() as db:
             unheld = "SELECT grp, count(*) FROM asked WHERE key NOT IN (SELECT key FROM ids)"
-            rows = self._open().execute(f"{unheld} GROUP BY grp")
-            return Counter(dict(rows.fetchall()))
+            return Counter(dict(db.execute(f"{unheld} GROUP BY grp").fetchall()))
 
     def close(self) -> None:
         with self._lock:
@@ -148,8 +149,7 @@ class IdIndex:
         questions asked for the end."""
         recent = self._recent
         keys = sorted(recent)
-        with self._lock:
-            db = self._open()
+        with self._disk() as db:
             if not self._bloom:
                 self._bloom = bytearray(BLOOM_BITS // 8)
             db.execute("BEGIN")
@@ -168,8 +168,14 @@ class IdIndex:
             bloom[high >> 3] |= 1 << (high & 7)
         recent.clear()
 
+    @contextlib.contextmanager
+    def _disk(self) -> Iterator[sqlite3.Connection]:
+        """The disk file, made on first use, held from whoever closes; its failures (a full
+        disk) as `ScratchError`."""
+        with self._lock, failing_as_scratch(self._scratch):
+            yield self._open()
+
     def _open(self) -> sqlite3.Connection:
-        """The disk file, made on first use; the caller holds the lock."""
         if self._closed:
             raise sqlite3.ProgrammingError("the id index is closed")
         if self._db is None:

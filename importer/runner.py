@@ -16,7 +16,7 @@ from importer.checkpoint.store import LastRun, Store
 from importer.close.api import CloseAPI
 from importer.close.transport import RetryPolicy, Transport
 from importer.contacts import ContactResolver, Defaults, LeadContact, LookupOptions
-from importer.errors import CheckpointError
+from importer.errors import CheckpointError, ScratchError
 from importer.feed import ThreadFeed
 from importer.model import Problem
 from importer.pipeline import Importer, SendOptions, is_changed
@@ -117,14 +117,19 @@ async def run_import(config: RunConfig) -> Report:
     """Import everything the config names; the report says what happened, problems included."""
     started = time.monotonic()
     report = Report(dry_run=config.dry_run)
-    if config.dry_run:
-        with StopOnSignals() as stop:
-            try:
-                await asyncio.to_thread(_dry_run, config, report, stop)
-            except ReadingStopped:
-                _stopped_reading(report, stop)
-    else:
-        await _send(config, report)
+    try:
+        if config.dry_run:
+            with StopOnSignals() as stop:
+                try:
+                    await asyncio.to_thread(_dry_run, config, report, stop)
+                except ReadingStopped:
+                    _stopped_reading(report, stop)
+        else:
+            await _send(config, report)
+    except ScratchError as exc:
+        # What was in flight finished and the checkpoint says so: a rerun resumes.
+        report.reading_stopped = True
+        report.stopped_because = f"{exc}; free some space there, then rerun to resume"
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -10,7 +10,10 @@ import contextlib
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from importer.errors import ScratchError
 
 _PREFIX = ".wa-close-"
 
@@ -18,13 +21,25 @@ _PREFIX = ".wa-close-"
 def open_scratch(directory: Path | None, name: str, schema: str) -> tuple[sqlite3.Connection, Path]:
     """A new, empty scratch file in `directory` (the system's temporary folder if None), with
     `schema` made. Usable from any thread: its owner serialises the use."""
-    fd, path = tempfile.mkstemp(prefix=f"{_PREFIX}{name}-", suffix=".sqlite", dir=directory)
-    os.close(fd)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode = OFF")
-    db.execute("PRAGMA synchronous = OFF")
-    db.executescript(schema)
+    with failing_as_scratch(directory):
+        fd, path = tempfile.mkstemp(prefix=f"{_PREFIX}{name}-", suffix=".sqlite", dir=directory)
+        os.close(fd)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.executescript(schema)
     return db, Path(path)
+
+
+@contextlib.contextmanager
+def failing_as_scratch(where: Path | None) -> Iterator[None]:
+    """SQLite's and the file system's errors on a scratch file in `where` (None: the system's
+    temporary folder), as the run's `ScratchError`."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        folder = where or Path(tempfile.gettempdir())
+        raise ScratchError(f"cannot write a scratch file in {folder}: {exc}") from exc
 
 
 def remove_left(directory: Path) -> int:

@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from importer.plan import Planned
-from importer.scratch import open_scratch
+from importer.scratch import failing_as_scratch, open_scratch
 
 
 class Spill:
@@ -34,19 +34,22 @@ class Spill:
         return self._count
 
     def put(self, parent: str, planned: Planned) -> None:
-        db = self._open()
         key = planned.message.timestamp.timestamp()
         # Pickle is safe here: the file is this run's own scratch, read back only by this run.
         data = pickle.dumps(planned, protocol=pickle.HIGHEST_PROTOCOL)
         row = (planned.external_id, parent, key, planned.seq, data)
-        db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?, ?)", row)
+        db = self._open()
+        with failing_as_scratch(self._directory):
+            db.execute("INSERT INTO waiting VALUES (?, ?, ?, ?, ?)", row)
         self._count += 1
 
     def holds(self, wa_id: str) -> bool:
         if not self._count:
             return False
         assert self._db is not None
-        return bool(self._db.execute("SELECT 1 FROM waiting WHERE id = ?", (wa_id,)).fetchone())
+        with failing_as_scratch(self._directory):
+            found = self._db.execute("SELECT 1 FROM waiting WHERE id = ?", (wa_id,)).fetchone()
+        return bool(found)
 
     def take(self, parent: str, limit: int) -> list[Planned]:
         """Up to `limit` of the replies waiting for `parent`, removed from the file."""
@@ -61,11 +64,12 @@ class Spill:
         if not self._count:
             return []
         assert self._db is not None
-        rows = self._db.execute(
-            "DELETE FROM waiting WHERE rowid IN "
-            f"(SELECT rowid FROM waiting {choose} LIMIT ?) RETURNING at, seq, payload",
-            (*args, limit),
-        ).fetchall()
+        with failing_as_scratch(self._directory):
+            rows = self._db.execute(
+                "DELETE FROM waiting WHERE rowid IN "
+                f"(SELECT rowid FROM waiting {choose} LIMIT ?) RETURNING at, seq, payload",
+                (*args, limit),
+            ).fetchall()
         self._count -= len(rows)
         # RETURNING gives no order: sort here.
         return [pickle.loads(row[2]) for row in sorted(rows, key=lambda r: (r[0], r[1]))]

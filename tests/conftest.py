@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -93,3 +96,35 @@ def cli_import(
     )
     data: dict[str, Any] = orjson.loads(report.read_bytes()) if report.exists() else {}
     return status, data
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs: a file system that really runs out of space."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path, leave_kib: int) -> None:
+    """Fill `disk` until `leave_kib` KiB are free."""
+    stat = os.statvfs(disk)
+    free = stat.f_bavail * stat.f_frsize
+    (disk / "filler").write_bytes(b"\0" * max(free - leave_kib * 1024, 0))
+
+
+def free_space(disk: Path) -> None:
+    """What a user does about a full disk: delete something, and here grow the disk too."""
+    (disk / "filler").unlink()
+    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)

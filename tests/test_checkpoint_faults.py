@@ -7,9 +7,7 @@ import fcntl
 import os
 import shutil
 import sqlite3
-import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ from importer.checkpoint import Checkpoint, load_state
 from importer.cli import main
 from importer.emulator import Emulator
 from importer.errors import CheckpointError
-from tests.conftest import SAMPLES, cli_import
+from tests.conftest import SAMPLES, cli_import, fill, free_space
 from tests.test_pipeline import write_chat
 
 PHONE = "+16505550123"
@@ -52,38 +50,6 @@ def run(emu: Emulator, tmp_path: Path, checkpoint: Path, *extra: str) -> tuple[i
 
 SEED_LEAD = "lead_acmeSampleLead000000000000000000000000001"
 SEED_CONTACT = "cont_mariaSampleContact0000000000000000000001"
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs: a file system that really runs out of space."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def fill(disk: Path, leave_kib: int) -> None:
-    """Fill `disk` until `leave_kib` KiB are free."""
-    stat = os.statvfs(disk)
-    free = stat.f_bavail * stat.f_frsize
-    (disk / "filler").write_bytes(b"\0" * max(free - leave_kib * 1024, 0))
-
-
-def free_space(disk: Path) -> None:
-    """What a user does about a full disk: delete something, and here grow the disk too."""
-    (disk / "filler").unlink()
-    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
 
 
 def test_a_full_disk_ends_the_run_with_one_line_exit_1_and_a_rerun_finishes_exactly_once(

@@ -13,7 +13,7 @@ from importer import message_ids
 from importer.cli import main
 from importer.emulator import Emulator
 from importer.message_ids import IdIndex
-from tests.conftest import LOCAL_PHONE, cli_import
+from tests.conftest import LOCAL_PHONE, cli_import, fill
 from tests.test_checkpoint_faults import SEED_CONTACT, SEED_LEAD
 
 
@@ -129,3 +129,59 @@ def test_a_run_removes_the_scratch_files_a_killed_run_left_beside_its_checkpoint
     assert (status, report["created"]) == (1, 60)  # 1: the archive's clash
     assert scratch_files(tmp_path) == []
     assert elsewhere.read_bytes() == b"kept"
+
+
+def _big_archive(path: Path, count: int) -> Path:
+    rows = [
+        {
+            "id": f"wamid.full-{n:05d}",
+            "timestamp": 1_700_000_000 + n,
+            "direction": "incoming",
+            "remote_phone": "+16505550123",
+            "text": f"message {n}",
+        }
+        for n in range(count)
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
+    return path
+
+
+def test_inspect_on_a_full_disk_is_one_line_and_exit_1(
+    tmp_path: Path,
+    small_disk: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(message_ids, "HOLD", 50)
+    monkeypatch.setattr("tempfile.tempdir", str(small_disk))
+    source = _big_archive(tmp_path / "chats.jsonl", 4000)
+    fill(small_disk, leave_kib=16)
+
+    status = main(["inspect", str(source), "--local-phone", LOCAL_PHONE])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert len(err) == 1
+    assert err[0].startswith(f"wa-close-import: error: cannot write a scratch file in {small_disk}")
+    assert "full" in err[0]
+    assert scratch_files(small_disk) == []
+
+
+def test_a_dry_run_whose_scratch_file_fills_the_disk_says_so_in_its_report(
+    close_server: Emulator,
+    tmp_path: Path,
+    small_disk: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(message_ids, "HOLD", 50)
+    source = _big_archive(tmp_path / "chats.jsonl", 4000)
+    fill(small_disk, leave_kib=16)
+
+    status, report = cli_import(
+        close_server, tmp_path, source, "--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT,
+        "--dry-run", checkpoint="disk/run.ckpt",
+    )  # fmt: skip
+
+    assert status == 1
+    assert report["stopped_because"].startswith(f"cannot write a scratch file in {small_disk}")
+    assert close_server.state.activities == {}
