@@ -31,6 +31,14 @@ def open_scratch(directory: Path | None, name: str, schema: str) -> tuple[sqlite
     return db, Path(path)
 
 
+def discard(db: sqlite3.Connection | None, path: Path | None) -> None:
+    """Close a scratch file and delete it: nothing in it outlives its owner."""
+    if db is not None:
+        db.close()
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def failing_as_scratch(where: Path | None) -> Iterator[None]:
     """SQLite's and the file system's errors on a scratch file in `where` (None: the system's
@@ -42,16 +50,12 @@ def failing_as_scratch(where: Path | None) -> Iterator[None]:
         raise ScratchError(f"cannot write a scratch file in {folder}: {exc}") from exc
 
 
-def remove_left(directory: Path) -> int:
-    """Delete the scratch files a killed run left in `directory`; how many bytes that freed.
+def remove_left(directory: Path) -> None:
+    """Delete the scratch files a killed run left in `directory`.
 
     Safe while other runs use the folder: a scratch file is only ever used through the
     connection that made it, and on POSIX an open file outlives its name.
     """
-    freed = 0
     for path in directory.glob(f"{_PREFIX}*-*.sqlite"):
         with contextlib.suppress(OSError):
-            size = path.stat().st_size
             path.unlink()
-            freed += size
-    return freed

@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from importer.plan import Planned
-from importer.scratch import failing_as_scratch, open_scratch
+from importer.scratch import discard, failing_as_scratch, open_scratch
 
 
 class Spill:
@@ -75,12 +75,8 @@ class Spill:
         return [pickle.loads(row[2]) for row in sorted(rows, key=lambda r: (r[0], r[1]))]
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        if self._path is not None:
-            self._path.unlink(missing_ok=True)
-            self._path = None
+        discard(self._db, self._path)
+        self._db, self._path = None, None
         self._count = 0
 
     def _open(self) -> sqlite3.Connection:
