@@ -239,6 +239,10 @@ async def _import_stream(
         # The reading thread's own view of the checkpoint: what it holds needs no index entry.
         known = load_state(config.checkpoint)
         stack.callback(known.store.close)
+        # A read transaction held between its reads would stay open while the thread waits
+        # for room in the feed, and pin the journal: no commit after it could be folded into
+        # the file, and the WAL would grow by every commit of the run.
+        known.store.stop_holding()
         planner = Planner(
             config.read,
             config.window,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import shutil
 import sqlite3
+import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -289,3 +292,32 @@ def test_dry_run_reads_an_old_journal_held_by_a_run_without_its_lock_or_a_write(
         "run.ckpt",
         "run.ckpt.lock",
     ]
+
+
+def test_the_journal_stays_small_while_a_long_run_sends(
+    close_server: Emulator, tmp_path: Path
+) -> None:
+    # The WAL is folded into the file every ~4 MB, unless a reader's open transaction pins it:
+    # then it grew by ~14 KB a message, 140 GB over a 10M migration.
+    write_chat(tmp_path / "chat.jsonl", 3000)
+    wal = tmp_path / "run.ckpt-wal"
+    largest = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal largest
+        while not done.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                largest = max(largest, wal.stat().st_size)
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        status, report = run(close_server, tmp_path, tmp_path / "run.ckpt", "--concurrency", "8")
+    finally:
+        done.set()
+        watcher.join()
+
+    assert (status, report["created"]) == (0, 3000)
+    assert 0 < largest < 8 * 2**20
