@@ -37,6 +37,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rerun10m": rerun.run_10m,  # 6 at 10M: minutes to write the archive and its checkpoint
     "sustained": sustained.run,  # 7
     "streaming": streaming.run,  # 8: first create and peak RSS of a 1M first import, resumed
+    "full1m": streaming.run_full,  # 8d: a whole 1M first import, minutes: RSS and the WAL
     "profile": hotpath.run,  # cProfile of 1 into bench/PROFILE.md
     "view": view.run,  # issue 14: the conversation view of a 20,000-message lead
 }
