@@ -185,3 +185,32 @@ def test_a_dry_run_whose_scratch_file_fills_the_disk_says_so_in_its_report(
     assert status == 1
     assert report["stopped_because"].startswith(f"cannot write a scratch file in {small_disk}")
     assert close_server.state.activities == {}
+
+
+def test_a_run_whose_index_cannot_reach_disk_stops_with_its_report_and_a_rerun_finishes(
+    close_server: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder fills between the checkpoint's commits and the index's first flush: the two
+    # share a disk, so a real full one cannot pick which fails first (the dry run's test can).
+    def no_space(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(message_ids, "HOLD", 50)
+    monkeypatch.setattr(message_ids, "open_scratch", no_space)
+    source = _big_archive(tmp_path / "chats.jsonl", 3000)
+    ids = ("--lead-id", SEED_LEAD, "--contact-id", SEED_CONTACT)
+
+    status, report = cli_import(close_server, tmp_path, source, *ids)
+
+    assert status == 1
+    assert report["stopped_because"] == (
+        f"cannot write a scratch file in {tmp_path}: [Errno 28] No space left on device; "
+        "free some space there, then rerun to resume"
+    )
+    sent = len(close_server.state.activities)
+    assert sent == report["created"] < 3000
+    monkeypatch.undo()
+    status, report = cli_import(close_server, tmp_path, source, *ids)
+    assert (status, report["created"]) == (0, 3000 - sent)
+    stored = [a["external_whatsapp_message_id"] for a in close_server.state.activities.values()]
+    assert sorted(stored) == [f"wamid.full-{n:05d}" for n in range(3000)]
