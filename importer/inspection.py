@@ -22,6 +22,7 @@ from importer.errors import UsageError
 from importer.message_ids import IdIndex
 from importer.plan import Planned, Planner, Window
 from importer.report import printable, problem_json, problem_lines
+from importer.scratch import remove_left
 from importer.sources import read_sources
 from importer.sources.options import ReadOptions
 
@@ -109,6 +110,7 @@ def inspect_sources(
     mapping: dict[str, LeadContact] | None = None,
     lookup: tuple[str, str] | None = None,
 ) -> int:
+    remove_left(None)  # what a killed `inspect` left in the temporary folder
     planner = Planner(options, window)  # its id index's file, if any, in the temporary folder
     items = read_sources(sources, options)
     phones = mapping_template.PhoneTable(mapping or {}, options.default_region)

@@ -88,9 +88,7 @@ class IdIndex:
         return value
 
     def add(self, wa_id: str, value: int) -> None:
-        self._recent[hash(wa_id)] = value
-        if len(self._recent) >= self._hold:
-            self._flush()
+        self._keep(hash(wa_id), value)
 
     def first(self, wa_id: str, value: int) -> int | None:
         """The value held for `wa_id`; if none, None, and `value` is held from now on."""
@@ -100,10 +98,13 @@ class IdIndex:
         if earlier is None and (self._closed or (self._bloom and self._may_hold(key))):
             earlier = self.get_key(key)  # on disk, or a closed index's error
         if earlier is None:
-            self._recent[key] = value
-            if len(self._recent) >= self._hold:
-                self._flush()
+            self._keep(key, value)
         return earlier
+
+    def _keep(self, key: int, value: int) -> None:
+        self._recent[key] = value
+        if len(self._recent) >= self._hold:
+            self._flush()
 
     def held_in_memory(self, key: int) -> bool:
         """Whether `key` is held and answered without reading the disk: for a caller that can

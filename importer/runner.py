@@ -163,7 +163,9 @@ def _stopped_reading(report: Report, stop: StopOnSignals) -> None:
 def _dry_run(config: RunConfig, report: Report, stop: StopOnSignals) -> None:
     """Everything but the network, streaming: memory does not grow with the archive."""
     state = load_state(config.checkpoint)
-    planner = Planner(config.read, config.window, known=state.done_among, scratch=_scratch(config))
+    scratch = _scratch(config)
+    remove_left(scratch)  # what a killed run or dry run left there
+    planner = Planner(config.read, config.window, known=state.done_among, scratch=scratch)
     with contextlib.closing(planner):
         _dry_plan(config, report, stop, planner, state)
 

@@ -50,12 +50,13 @@ def failing_as_scratch(where: Path | None) -> Iterator[None]:
         raise ScratchError(f"cannot write a scratch file in {folder}: {exc}") from exc
 
 
-def remove_left(directory: Path) -> None:
-    """Delete the scratch files a killed run left in `directory`.
+def remove_left(directory: Path | None) -> None:
+    """Delete the scratch files a killed command left in `directory` (None: the system's
+    temporary folder, where `inspect` keeps its own).
 
-    Safe while other runs use the folder: a scratch file is only ever used through the
+    Safe while other commands use the folder: a scratch file is only ever used through the
     connection that made it, and on POSIX an open file outlives its name.
     """
-    for path in directory.glob(f"{_PREFIX}*-*.sqlite"):
+    for path in (directory or Path(tempfile.gettempdir())).glob(f"{_PREFIX}*-*.sqlite"):
         with contextlib.suppress(OSError):
             path.unlink()

@@ -214,3 +214,18 @@ def test_a_run_whose_index_cannot_reach_disk_stops_with_its_report_and_a_rerun_f
     assert (status, report["created"]) == (0, 3000 - sent)
     stored = [a["external_whatsapp_message_id"] for a in close_server.state.activities.values()]
     assert sorted(stored) == [f"wamid.full-{n:05d}" for n in range(3000)]
+
+
+def test_inspect_removes_what_a_killed_inspect_left_in_the_temporary_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temporary))
+    (temporary / ".wa-close-ids-k1ll3d.sqlite").write_bytes(b"\0" * 4096)
+    (temporary / "someone-elses.sqlite").write_bytes(b"kept")
+
+    _inspect(_archive(tmp_path / "chats.jsonl"), capsys)
+
+    assert scratch_files(temporary) == []
+    assert (temporary / "someone-elses.sqlite").read_bytes() == b"kept"
